@@ -1,0 +1,19 @@
+/**
+ * Ledgers: ledgers, their currencies and balances, and the immutable entries behind them.
+ * Owns the PostgreSQL schema `ledgers`.
+ */
+import type { ModuleSchema } from '@tally/platform';
+import { ledgersEntities, ledgersMigrations } from './internal/schema.js';
+
+export { createLedgersFacade } from './internal/facade.js';
+export type { LedgersFacade } from './internal/facade.js';
+export type { Balance, Entry, Ledger, Page } from './internal/types.js';
+export type { CreateLedgerInput } from './internal/validation.js';
+export type { ListEntriesInput } from './internal/read-ledgers.js';
+export { MAX_CURRENCIES_PER_LEDGER } from './internal/validation.js';
+
+export const ledgersSchema: ModuleSchema = {
+  name: 'ledgers',
+  entities: ledgersEntities,
+  migrations: ledgersMigrations,
+};

@@ -1,0 +1,161 @@
+import { BigIntType, EntitySchema, type MigrationObject } from '@mikro-orm/postgresql';
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * The ledgers module owns the PostgreSQL schema `ledgers`: ledgers, their accounts (one per
+ * ledger and currency, plus per-currency system accounts) and the immutable entries.
+ * Double-entry: every posting writes two entries that sum to zero, so each currency sums to
+ * zero over all accounts.
+ */
+
+export const MAX_NAME_CHARS = 200;
+
+export interface LedgerRow {
+  id: string;
+  name: string;
+  overdraftAllowed: boolean;
+  createRequestId: string | null;
+  createRequestHash: string | null;
+  createTime: Date;
+  updateTime: Date;
+}
+
+/** LEDGER: a ledger's balance in one currency. The others are system accounts, one per currency. */
+export type AccountKind = 'LEDGER' | 'EXTERNAL' | 'FX' | 'TRANSIT';
+
+export interface AccountRow {
+  id: string;
+  ledgerId: string | null;
+  kind: AccountKind;
+  currency: string;
+  balance: bigint;
+  enabled: boolean;
+  createTime: Date;
+  updateTime: Date;
+}
+
+export interface EntryRow {
+  id: string;
+  postingId: string;
+  accountId: string;
+  ledgerId: string | null;
+  operationId: string;
+  transactionId: string;
+  currency: string;
+  amount: bigint;
+  balanceAfter: bigint;
+  createTime: Date;
+}
+
+export const LedgerEntity = new EntitySchema<LedgerRow>({
+  name: 'Ledger',
+  schema: 'ledgers',
+  tableName: 'ledger',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    name: { type: 'text' },
+    overdraftAllowed: { type: 'boolean' },
+    createRequestId: { type: 'text', nullable: true },
+    createRequestHash: { type: 'text', nullable: true },
+    createTime: { type: 'datetime', columnType: 'timestamptz' },
+    updateTime: { type: 'datetime', columnType: 'timestamptz' },
+  },
+});
+
+export const AccountEntity = new EntitySchema<AccountRow>({
+  name: 'Account',
+  schema: 'ledgers',
+  tableName: 'account',
+  properties: {
+    id: { type: new BigIntType('string'), primary: true, autoincrement: true },
+    ledgerId: { type: 'uuid', nullable: true },
+    kind: { type: 'text' },
+    currency: { type: 'text' },
+    balance: { type: new BigIntType('bigint') },
+    enabled: { type: 'boolean' },
+    createTime: { type: 'datetime', columnType: 'timestamptz' },
+    updateTime: { type: 'datetime', columnType: 'timestamptz' },
+  },
+});
+
+export const EntryEntity = new EntitySchema<EntryRow>({
+  name: 'Entry',
+  schema: 'ledgers',
+  tableName: 'entry',
+  properties: {
+    id: { type: new BigIntType('string'), primary: true, autoincrement: true },
+    postingId: { type: new BigIntType('string') },
+    accountId: { type: new BigIntType('string') },
+    ledgerId: { type: 'uuid', nullable: true },
+    operationId: { type: 'uuid' },
+    transactionId: { type: 'text' },
+    currency: { type: 'text' },
+    amount: { type: new BigIntType('bigint') },
+    balanceAfter: { type: new BigIntType('bigint') },
+    createTime: { type: 'datetime', columnType: 'timestamptz' },
+  },
+});
+
+class LedgersInitial extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create schema if not exists ledgers`);
+    this.addSql(`
+      create table ledgers.ledger (
+        id uuid primary key,
+        name text not null check (char_length(name) between 1 and ${MAX_NAME_CHARS}),
+        overdraft_allowed boolean not null default false,
+        create_request_id text unique,
+        create_request_hash text,
+        create_time timestamptz not null default now(),
+        update_time timestamptz not null default now()
+      )`);
+    this.addSql(`
+      create table ledgers.account (
+        id bigint generated always as identity primary key,
+        ledger_id uuid references ledgers.ledger (id),
+        kind text not null check (kind in ('LEDGER', 'EXTERNAL', 'FX', 'TRANSIT')),
+        currency char(3) not null check (currency ~ '^[A-Z]{3}$'),
+        balance bigint not null default 0,
+        enabled boolean not null default true,
+        create_time timestamptz not null default now(),
+        update_time timestamptz not null default now(),
+        check ((kind = 'LEDGER') = (ledger_id is not null)),
+        check (kind = 'LEDGER' or enabled)
+      )`);
+    this.addSql(`create unique index account_ledger_currency on ledgers.account (ledger_id, currency) where kind = 'LEDGER'`);
+    this.addSql(`create unique index account_system_currency on ledgers.account (kind, currency) where kind <> 'LEDGER'`);
+    this.addSql(`
+      create table ledgers.entry (
+        id bigint generated always as identity primary key,
+        posting_id bigint not null,
+        account_id bigint not null references ledgers.account (id),
+        ledger_id uuid,
+        operation_id uuid not null,
+        transaction_id text not null,
+        currency char(3) not null,
+        amount bigint not null check (amount <> 0),
+        balance_after bigint not null,
+        create_time timestamptz not null default now()
+      )`);
+    this.addSql(`create sequence ledgers.posting_id_seq`);
+    this.addSql(`create index entry_ledger_id on ledgers.entry (ledger_id, id desc) where ledger_id is not null`);
+    this.addSql(`create index entry_ledger_currency_id on ledgers.entry (ledger_id, currency, id desc) where ledger_id is not null`);
+    this.addSql(`create index entry_operation on ledgers.entry (operation_id)`);
+    this.addSql(`create index entry_posting on ledgers.entry (posting_id)`);
+    // Entries are history: once written they never change and are never removed.
+    this.addSql(`
+      create function ledgers.refuse_entry_change() returns trigger language plpgsql as $$
+      begin
+        raise exception 'ledgers.entry is append-only: % refused', tg_op using errcode = 'restrict_violation';
+      end $$`);
+    this.addSql(`
+      create trigger entry_append_only before update or delete or truncate on ledgers.entry
+      for each statement execute function ledgers.refuse_entry_change()`);
+  }
+}
+
+export const ledgersMigrations: readonly MigrationObject[] = [
+  { name: 'ledgers-0001-initial', class: LedgersInitial },
+];
+
+export const ledgersEntities = [LedgerEntity, AccountEntity, EntryEntity] as const;

@@ -1,0 +1,32 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { failedPrecondition, notFound } from '@tally/platform';
+import { executeReturning, toOperation } from './operation-store.js';
+import { OperationEntity } from './schema.js';
+import { assertTransition } from './status.js';
+import type { Operation } from './types.js';
+import { validateOperationId } from './read-operations.js';
+
+/**
+ * Cancels a PENDING operation. The status guard is in the UPDATE itself, so a worker taking
+ * the operation at the same moment and this cancel cannot both win.
+ */
+export async function cancelOperation(em: EntityManager, operationId: string): Promise<Operation> {
+  validateOperationId(operationId);
+  assertTransition('PENDING', 'CANCELLED');
+  const [cancelled] = await executeReturning(
+    em,
+    `update operations.operation
+        set status = 'CANCELLED', version = version + 1, update_time = now()
+      where id = ? and status = 'PENDING'
+      returning *`,
+    [operationId],
+  );
+  if (cancelled) return toOperation(cancelled);
+  const current = await em.findOne(OperationEntity, { id: operationId });
+  if (!current) throw notFound('operation', operationId);
+  throw failedPrecondition(
+    'OPERATION_NOT_PENDING',
+    `operation ${operationId} is ${current.status}: only a PENDING operation can be cancelled`,
+    { operation_id: operationId, status: current.status },
+  );
+}

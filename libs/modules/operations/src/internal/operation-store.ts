@@ -1,0 +1,55 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { OperationRow } from './schema.js';
+import type { Operation } from './types.js';
+
+/** Turns a stored row into the module's domain Operation. */
+export function toOperation(row: OperationRow): Operation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    ledgerId: row.ledgerId,
+    transactionId: row.transactionId,
+    version: row.version,
+    steps: row.steps.map((s) => ({ name: s.name, status: s.status, time: new Date(s.time) })),
+    result: row.result && {
+      balanceChanges: row.result.balanceChanges.map((c) => ({
+        ledgerId: c.ledgerId,
+        currency: c.currency,
+        amount: BigInt(c.amount),
+        balanceAfter: BigInt(c.balanceAfter),
+      })),
+    },
+    error: row.error,
+    attempts: row.attempts,
+    createTime: row.createTime,
+    updateTime: row.updateTime,
+  };
+}
+
+/** Raw rows from `returning *` use column names; map them onto the row shape. */
+export function fromColumns(r: Record<string, unknown>): OperationRow {
+  return {
+    id: r['id'] as string,
+    seq: String(r['seq']),
+    kind: r['kind'] as OperationRow['kind'],
+    status: r['status'] as OperationRow['status'],
+    ledgerId: r['ledger_id'] as string,
+    transactionId: r['transaction_id'] as string,
+    partition: Number(r['partition']),
+    request: r['request'] as OperationRow['request'],
+    requestHash: r['request_hash'] as string,
+    version: BigInt(r['version'] as string | number),
+    steps: r['steps'] as OperationRow['steps'],
+    result: (r['result'] ?? null) as OperationRow['result'],
+    error: (r['error'] ?? null) as OperationRow['error'],
+    attempts: Number(r['attempts']),
+    createTime: new Date(r['create_time'] as string),
+    updateTime: new Date(r['update_time'] as string),
+  };
+}
+
+export async function executeReturning(em: EntityManager, sql: string, params: unknown[]): Promise<OperationRow[]> {
+  const rows = await em.getConnection().execute<Record<string, unknown>[]>(sql, params);
+  return rows.map(fromColumns);
+}

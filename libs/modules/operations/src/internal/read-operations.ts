@@ -1,0 +1,45 @@
+import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
+import { checkPageSize, checkUuid, decodePageToken, encodePageToken, notFound, Violations } from '@tally/platform';
+import { toOperation } from './operation-store.js';
+import { OperationEntity, type OperationRow } from './schema.js';
+import type { ListOperationsInput, Operation } from './types.js';
+
+export function validateOperationId(operationId: string): string {
+  const v = new Violations();
+  checkUuid(v, 'operation_id', operationId);
+  v.throwIfAny();
+  return operationId;
+}
+
+export async function getOperation(em: EntityManager, operationId: string): Promise<Operation> {
+  const row = await em.findOne(OperationEntity, { id: validateOperationId(operationId) });
+  if (!row) throw notFound('operation', operationId);
+  return toOperation(row);
+}
+
+/** Newest first (by acceptance order), filtered by ledger, status and kind. */
+export async function listOperations(
+  em: EntityManager,
+  input: ListOperationsInput,
+): Promise<{ items: Operation[]; nextPageToken: string }> {
+  const v = new Violations();
+  if (input.ledgerId !== '') checkUuid(v, 'ledger_id', input.ledgerId);
+  const pageSize = checkPageSize(v, input.pageSize);
+  const query = `operations:${input.ledgerId}:${input.status ?? ''}:${input.kind ?? ''}`;
+  const before = decodePageToken(v, query, input.pageToken);
+  if (before !== undefined && !/^\d{1,19}$/.test(before)) v.add('page_token', 'is not a page token returned by this query');
+  v.throwIfAny();
+  const where: FilterQuery<OperationRow> = {
+    ...(input.ledgerId === '' ? {} : { ledgerId: input.ledgerId }),
+    ...(input.status === null ? {} : { status: input.status }),
+    ...(input.kind === null ? {} : { kind: input.kind }),
+    ...(before === undefined ? {} : { seq: { $lt: before } }),
+  };
+  const rows = await em.find(OperationEntity, where, { orderBy: { seq: 'desc' }, limit: pageSize + 1 });
+  const pageRows = rows.slice(0, pageSize);
+  const last = pageRows.at(-1);
+  return {
+    items: pageRows.map(toOperation),
+    nextPageToken: rows.length > pageSize && last ? encodePageToken(query, last.seq) : '',
+  };
+}

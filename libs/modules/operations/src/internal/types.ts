@@ -1,0 +1,50 @@
+import type { OperationKind, OperationStatus } from './status.js';
+
+export interface OperationStep {
+  readonly name: string;
+  readonly status: 'PENDING' | 'COMPLETED' | 'FAILED';
+  readonly time: Date;
+}
+
+export interface OperationError {
+  /** Stable reason, for example INSUFFICIENT_FUNDS. */
+  readonly code: string;
+  readonly message: string;
+  readonly details: Readonly<Record<string, string>>;
+}
+
+export interface BalanceChange {
+  readonly ledgerId: string;
+  readonly currency: string;
+  readonly amount: bigint;
+  readonly balanceAfter: bigint;
+}
+
+export interface OperationResult {
+  readonly balanceChanges: readonly BalanceChange[];
+}
+
+export interface Operation {
+  readonly id: string;
+  readonly kind: OperationKind;
+  readonly status: OperationStatus;
+  readonly ledgerId: string;
+  readonly transactionId: string;
+  /** 1 when accepted; grows by one with every change. */
+  readonly version: bigint;
+  readonly steps: readonly OperationStep[];
+  readonly result: OperationResult | null;
+  readonly error: OperationError | null;
+  readonly attempts: number;
+  readonly createTime: Date;
+  readonly updateTime: Date;
+}
+
+export interface ListOperationsInput {
+  /** Empty for every ledger. */
+  readonly ledgerId: string;
+  readonly status: OperationStatus | null;
+  readonly kind: OperationKind | null;
+  readonly pageSize: number;
+  readonly pageToken: string;
+}

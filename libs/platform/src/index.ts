@@ -1,0 +1,26 @@
+/** Shared infrastructure every module and app uses: config, logs, errors, validation, paging, database. */
+export { loadConfig, ConfigError, DEFAULTS, MAX_PARTITIONS, LOG_LEVELS } from './config.js';
+export type { Config, LogLevel } from './config.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';
+export {
+  TallyError,
+  invalidArgument,
+  notFound,
+  failedPrecondition,
+  isTallyError,
+} from './errors.js';
+export type { ErrorCode, ErrorDetails, FieldViolation } from './errors.js';
+export {
+  Violations,
+  codePointLength,
+  checkText,
+  checkUuid,
+  checkClientKey,
+  isUuid,
+  CLIENT_KEY_MAX_CHARS,
+} from './violations.js';
+export { checkPageSize, encodePageToken, decodePageToken, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
+export type { PageRequest } from './paging.js';
+export { Database, ensureDatabaseExists } from './database.js';
+export type { DatabaseOptions, ModuleSchema } from './database.js';

@@ -1,0 +1,47 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from './test/support/test-env.js';
+
+/**
+ * One vitest project per Nx project (same name), so `nx test <project>` and the root
+ * `vitest run` see the same tests. Unit and integration specs sit beside the code
+ * (`src/**\/*.spec.ts`); end-to-end suites live in test/.
+ * Sources are read directly: no build needed to test.
+ */
+const projects: Array<[name: string, root: string]> = [
+  ['@tally/contracts', 'libs/contracts'],
+  ['@tally/platform', 'libs/platform'],
+  ['@tally/currencies', 'libs/modules/currencies'],
+  ['@tally/ledgers', 'libs/modules/ledgers'],
+  ['@tally/operations', 'libs/modules/operations'],
+  ['@tally/exchange', 'libs/modules/exchange'],
+  ['@tally/server', 'apps/server'],
+  ['@tally/worker', 'apps/worker'],
+];
+
+export default defineConfig({
+  // Each `@tally/<project>` resolves to its sources (what the `@tally/source` export condition
+  // names for TypeScript), in test files and in the global setup alike.
+  resolve: {
+    alias: projects.map(([name, root]) => ({
+      find: new RegExp(`^${name}$`),
+      replacement: fileURLToPath(new URL(`./${root}/src/index.ts`, import.meta.url)),
+    })),
+  },
+  test: {
+    globalSetup: ['test/support/global-setup.ts'],
+    env: { DATABASE_URL: TEST_DATABASE_URL, REDIS_URL: TEST_REDIS_URL, TALLY_LOG_LEVEL: 'warn' },
+    passWithNoTests: true,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: keep the workers few so PostgreSQL and the servers under test get CPU too.
+    maxWorkers: 2,
+    projects: [
+      ...projects.map(([name, root]) => ({
+        extends: true as const,
+        test: { name, include: [`${root}/src/**/*.spec.ts`] },
+      })),
+      { extends: true as const, test: { name: '@tally/e2e', include: ['test/**/*.test.ts'] } },
+    ],
+  },
+});
