@@ -8,7 +8,7 @@ import { validateLedgerId } from './validation.js';
 
 /** The sync reads of the ledgers module: one ledger, a page of ledgers, balances, entries. */
 
-export function getLedger(em: EntityManager, ledgerId: string): Promise<Ledger> {
+export async function getLedger(em: EntityManager, ledgerId: string): Promise<Ledger> {
   return loadLedger(em, validateLedgerId(ledgerId));
 }
 

@@ -1,0 +1,85 @@
+import { createLogger, Database, TallyError } from '@tally/platform';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOperationsFacade, operationsSchema, type OperationsFacade } from './index.js';
+
+/** Against the real PostgreSQL test database. Operations are inserted as the submit path records them. */
+let db: Database;
+let operations: OperationsFacade;
+
+beforeAll(async () => {
+  db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger: createLogger('warn') });
+  operations = createOperationsFacade(db);
+});
+afterAll(() => db.close());
+
+async function accepted(ledgerId: string, kind = 'TRANSACTION', status = 'PENDING'): Promise<string> {
+  const id = randomUUID();
+  const completed = status === 'COMPLETED';
+  await db.orm.em.getConnection().execute(
+    `insert into operations.operation (id, kind, status, ledger_id, transaction_id, partition, request, request_hash, result)
+     values (?, ?, ?, ?, ?, 0, '{}', 'h', ?)`,
+    [id, kind, status, ledgerId, `tx-${id}`, completed ? JSON.stringify({ balanceChanges: [{ ledgerId, currency: 'USD', amount: '5', balanceAfter: '5' }] }) : null],
+  );
+  return id;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<TallyError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(TallyError);
+  return error as TallyError;
+}
+
+describe('operations facade', () => {
+  it('reads an operation as recorded, results as bigints', async () => {
+    const ledgerId = randomUUID();
+    const id = await accepted(ledgerId, 'TRANSACTION', 'COMPLETED');
+    const op = await operations.getOperation(id);
+    expect(op).toMatchObject({ id, kind: 'TRANSACTION', status: 'COMPLETED', ledgerId, version: 1n, attempts: 0, error: null });
+    expect(op.result?.balanceChanges).toEqual([{ ledgerId, currency: 'USD', amount: 5n, balanceAfter: 5n }]);
+    expect((await refusal(operations.getOperation(randomUUID()))).code).toBe('NOT_FOUND');
+    expect((await refusal(operations.getOperation('op-1'))).details.violations?.[0]?.field).toBe('operation_id');
+  });
+
+  it('lists newest first with filters and page tokens', async () => {
+    const ledgerId = randomUUID();
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await accepted(ledgerId, i % 2 === 0 ? 'TRANSACTION' : 'TRANSFER'));
+    const base = { ledgerId, status: null, kind: null, pageSize: 2, pageToken: '' } as const;
+    const seen: string[] = [];
+    let pageToken = '';
+    do {
+      const page = await operations.listOperations({ ...base, pageToken });
+      seen.push(...page.items.map((o) => o.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== '');
+    expect(seen).toEqual([...ids].reverse());
+    const transfers = await operations.listOperations({ ...base, kind: 'TRANSFER', pageSize: 0 });
+    expect(transfers.items.map((o) => o.id)).toEqual([ids[3], ids[1]]);
+    const completed = await operations.listOperations({ ...base, status: 'COMPLETED' });
+    expect(completed.items).toEqual([]);
+    const first = await operations.listOperations(base);
+    const otherQuery = await refusal(operations.listOperations({ ...base, kind: 'TRANSFER', pageToken: first.nextPageToken }));
+    expect(otherQuery.details.violations?.[0]?.field).toBe('page_token');
+  });
+
+  it('cancels a PENDING operation exactly once, even when asked concurrently', async () => {
+    const id = await accepted(randomUUID());
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => operations.cancelOperation(id)));
+    const won = outcomes.filter((o) => o.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect(won[0]?.value).toMatchObject({ status: 'CANCELLED', version: 2n });
+    for (const lost of outcomes.filter((o) => o.status === 'rejected')) {
+      expect((lost.reason as TallyError).code).toBe('FAILED_PRECONDITION');
+      expect((lost.reason as TallyError).details.metadata).toEqual({ operation_id: id, status: 'CANCELLED' });
+    }
+  });
+
+  it('refuses to cancel an operation that is no longer PENDING', async () => {
+    const id = await accepted(randomUUID(), 'TRANSACTION', 'COMPLETED');
+    const refused = await refusal(operations.cancelOperation(id));
+    expect(refused.code).toBe('FAILED_PRECONDITION');
+    expect(refused.message).toContain('is COMPLETED');
+    expect((await operations.getOperation(id)).version).toBe(1n);
+  });
+});
