@@ -10,3 +10,10 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+
+# What `npm start` and `npm test` both need first: dependencies and running services.
+prepare_environment() {
+  export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
+  bash tools/ensure-deps.sh
+  bash tools/ensure-services.sh
+}

@@ -4,10 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
-export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
-bash tools/ensure-deps.sh
-bash tools/ensure-services.sh
+prepare_environment
 log "building (cached when nothing changed)"
 npx nx run-many -t build --projects=@tally/server --output-style=static --verbose=false >/dev/null || {
   npx nx run-many -t build --projects=@tally/server --output-style=static --skip-nx-cache

@@ -6,10 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
-export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false
 
-bash tools/ensure-deps.sh
-bash tools/ensure-services.sh
+prepare_environment
 log "contracts"
 bash tools/check-contracts.sh
 log "lint and typecheck (nx run-many)"

@@ -8,3 +8,4 @@ export * from './gen/tally/v1/ledger_pb.js';
 export * from './gen/tally/v1/exchange_pb.js';
 export * from './gen/google/rpc/status_pb.js';
 export * from './gen/google/rpc/error_details_pb.js';
+export * from './gen/grpc/health/v1/health_pb.js';

@@ -24,3 +24,7 @@ export { checkPageSize, encodePageToken, decodePageToken, DEFAULT_PAGE_SIZE, MAX
 export type { PageRequest } from './paging.js';
 export { Database, ensureDatabaseExists } from './database.js';
 export type { DatabaseOptions, ModuleSchema } from './database.js';
+export { createRedis, connectRedis } from './redis.js';
+export type { Redis } from './redis.js';
+export { transientKind } from './transient.js';
+export type { TransientKind } from './transient.js';

@@ -41,6 +41,7 @@ export async function createLedger(em: EntityManager, input: CreateLedgerInput):
           currency: currency.code,
           balance: 0n,
           enabled: true,
+          shard: 0,
           createTime: now,
           updateTime: now,
         });

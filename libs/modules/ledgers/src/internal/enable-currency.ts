@@ -36,6 +36,7 @@ export async function enableCurrency(em: EntityManager, ledgerId: string, code: 
         currency: valid.currency.code,
         balance: 0n,
         enabled: true,
+        shard: 0,
         createTime: now,
         updateTime: now,
       });

@@ -20,7 +20,12 @@ export interface LedgerRow {
   updateTime: Date;
 }
 
-/** LEDGER: a ledger's balance in one currency. The others are system accounts, one per currency. */
+/**
+ * LEDGER: a ledger's balance in one currency. The others are system accounts per currency:
+ * EXTERNAL (money entering or leaving), FX (exchanges), TRANSIT (transfers in flight). A
+ * system account is split into shards, one per partition, so that partitions applying in
+ * parallel never wait on one hot row; its balance is the sum of its shards.
+ */
 export type AccountKind = 'LEDGER' | 'EXTERNAL' | 'FX' | 'TRANSIT';
 
 export interface AccountRow {
@@ -30,6 +35,8 @@ export interface AccountRow {
   currency: string;
   balance: bigint;
   enabled: boolean;
+  /** 0 for ledger accounts; the partition, for system accounts. */
+  shard: number;
   createTime: Date;
   updateTime: Date;
 }
@@ -73,6 +80,7 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     currency: { type: 'text' },
     balance: { type: new BigIntType('bigint') },
     enabled: { type: 'boolean' },
+    shard: { type: 'integer' },
     createTime: { type: 'datetime', columnType: 'timestamptz' },
     updateTime: { type: 'datetime', columnType: 'timestamptz' },
   },
@@ -117,13 +125,15 @@ class LedgersInitial extends Migration {
         currency char(3) not null check (currency ~ '^[A-Z]{3}$'),
         balance bigint not null default 0,
         enabled boolean not null default true,
+        shard integer not null default 0 check (shard >= 0),
         create_time timestamptz not null default now(),
         update_time timestamptz not null default now(),
         check ((kind = 'LEDGER') = (ledger_id is not null)),
-        check (kind = 'LEDGER' or enabled)
+        check (kind = 'LEDGER' or enabled),
+        check (kind <> 'LEDGER' or shard = 0)
       )`);
     this.addSql(`create unique index account_ledger_currency on ledgers.account (ledger_id, currency) where kind = 'LEDGER'`);
-    this.addSql(`create unique index account_system_currency on ledgers.account (kind, currency) where kind <> 'LEDGER'`);
+    this.addSql(`create unique index account_system_currency on ledgers.account (kind, currency, shard) where kind <> 'LEDGER'`);
     this.addSql(`
       create table ledgers.entry (
         id bigint generated always as identity primary key,

@@ -2,16 +2,58 @@
 // @generated from file tally/v1/options.proto (package tally.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenEnum, GenExtension, GenFile } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, extDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
+import type { BadRequest, ErrorInfo, ResourceInfo } from "../../google/rpc/error_details_pb.js";
+import { file_google_rpc_error_details } from "../../google/rpc/error_details_pb.js";
+import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tally/v1/options.proto.
  */
 export const file_tally_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0YWxseS92MS9vcHRpb25zLnByb3RvEgh0YWxseS52MSqRAQoRUHJvY2Vzc2luZ1BhdHRlcm4SIgoeUFJPQ0VTU0lOR19QQVRURVJOX1VOU1BFQ0lGSUVEEAASGwoXUFJPQ0VTU0lOR19QQVRURVJOX1NZTkMQARIcChhQUk9DRVNTSU5HX1BBVFRFUk5fQVNZTkMQAhIdChlQUk9DRVNTSU5HX1BBVFRFUk5fU1RSRUFNEAM6VwoHcGF0dGVybhIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKA4yGy50YWxseS52MS5Qcm9jZXNzaW5nUGF0dGVyblIHcGF0dGVybmIGcHJvdG8z", [file_google_protobuf_descriptor]);
+  fileDesc("ChZ0YWxseS92MS9vcHRpb25zLnByb3RvEgh0YWxseS52MSKbAQoQRXJyb3JEZXRhaWxUeXBlcxIrCgtiYWRfcmVxdWVzdBgBIAEoCzIWLmdvb2dsZS5ycGMuQmFkUmVxdWVzdBIpCgplcnJvcl9pbmZvGAIgASgLMhUuZ29vZ2xlLnJwYy5FcnJvckluZm8SLwoNcmVzb3VyY2VfaW5mbxgDIAEoCzIYLmdvb2dsZS5ycGMuUmVzb3VyY2VJbmZvKpEBChFQcm9jZXNzaW5nUGF0dGVybhIiCh5QUk9DRVNTSU5HX1BBVFRFUk5fVU5TUEVDSUZJRUQQABIbChdQUk9DRVNTSU5HX1BBVFRFUk5fU1lOQxABEhwKGFBST0NFU1NJTkdfUEFUVEVSTl9BU1lOQxACEh0KGVBST0NFU1NJTkdfUEFUVEVSTl9TVFJFQU0QAzpXCgdwYXR0ZXJuEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIbLnRhbGx5LnYxLlByb2Nlc3NpbmdQYXR0ZXJuUgdwYXR0ZXJuYgZwcm90bzM", [file_google_protobuf_descriptor, file_google_rpc_error_details]);
+
+/**
+ * ErrorDetailTypes names the detail messages Tally attaches to error statuses (in
+ * `grpc-status-details-bin` on gRPC, `details` on Connect). It is never sent itself: it is in
+ * the contract so that clients using server reflection (grpcurl, buf curl) can decode them.
+ *
+ * @generated from message tally.v1.ErrorDetailTypes
+ */
+export type ErrorDetailTypes = Message<"tally.v1.ErrorDetailTypes"> & {
+  /**
+   * INVALID_ARGUMENT: one field violation per bad request field, named as in the request
+   * (`name`, `currencies[1]`).
+   *
+   * @generated from field: google.rpc.BadRequest bad_request = 1;
+   */
+  badRequest?: BadRequest;
+
+  /**
+   * FAILED_PRECONDITION and ALREADY_EXISTS: a stable reason (for example
+   * `CURRENCY_NOT_ENABLED`) in domain `tally.v1`, with facts as metadata.
+   *
+   * @generated from field: google.rpc.ErrorInfo error_info = 2;
+   */
+  errorInfo?: ErrorInfo;
+
+  /**
+   * NOT_FOUND and ALREADY_EXISTS: the resource (`ledger`, `operation`) and its id.
+   *
+   * @generated from field: google.rpc.ResourceInfo resource_info = 3;
+   */
+  resourceInfo?: ResourceInfo;
+};
+
+/**
+ * Describes the message tally.v1.ErrorDetailTypes.
+ * Use `create(ErrorDetailTypesSchema)` to create a new message.
+ */
+export const ErrorDetailTypesSchema: GenMessage<ErrorDetailTypes> = /*@__PURE__*/
+  messageDesc(file_tally_v1_options, 0);
 
 /**
  * ProcessingPattern is how the server answers an RPC (ADR-7, sync and async processing).

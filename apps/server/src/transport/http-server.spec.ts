@@ -1,0 +1,148 @@
+import http2 from 'node:http2';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { OperationService } from '@tally/contracts';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindService, type ListeningServer } from './binding.js';
+import { HealthMonitor } from './health.js';
+import { startHttpServer } from './http-server.js';
+
+/** The HTTP port's own surface: CORS for browsers, health endpoints, limits, unknown paths. */
+
+const APP_ORIGIN = 'https://app.example.com';
+let redisUp = true;
+const health = new HealthMonitor({
+  probes: {
+    postgres: () => Promise.resolve(),
+    redis: () => (redisUp ? Promise.resolve() : Promise.reject(new Error('connection refused'))),
+  },
+});
+let server: ListeningServer;
+let baseUrl: string;
+
+beforeAll(async () => {
+  server = await startHttpServer({
+    host: '127.0.0.1',
+    port: 0,
+    bindings: [bindService(OperationService, { getOperation: (req) => ({ operation: { id: req.operationId } }) })],
+    health,
+    logger: pino({ level: 'silent' }),
+    corsOrigins: [APP_ORIGIN],
+    requestTimeoutMs: 10_000,
+    maxMessageBytes: 1024,
+  });
+  baseUrl = `http://127.0.0.1:${server.port}`;
+});
+
+afterAll(async () => {
+  await server?.close(1_000);
+});
+
+const RPC_PATH = '/tally.v1.OperationService/GetOperation';
+
+describe('CORS', () => {
+  it('answers a browser preflight from an allowed origin with what Connect and gRPC-Web need', async () => {
+    const response = await fetch(`${baseUrl}${RPC_PATH}`, {
+      method: 'OPTIONS',
+      headers: {
+        Origin: APP_ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type,connect-protocol-version,x-grpc-web',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(response.headers.get('access-control-allow-methods')).toContain('POST');
+    const allowed = response.headers.get('access-control-allow-headers')?.toLowerCase() ?? '';
+    for (const header of ['content-type', 'connect-protocol-version', 'x-grpc-web']) expect(allowed).toContain(header);
+  });
+
+  it('refuses a preflight from another origin', async () => {
+    const response = await fetch(`${baseUrl}${RPC_PATH}`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example.com', 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(response.status).toBe(403);
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('lets an allowed page read the answer and the gRPC status headers', async () => {
+    const response = await fetch(`${baseUrl}${RPC_PATH}`, {
+      method: 'POST',
+      headers: { Origin: APP_ORIGIN, 'Content-Type': 'application/json', 'Connect-Protocol-Version': '1' },
+      body: JSON.stringify({ operationId: 'op-1' }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ operation: { id: 'op-1' } });
+    expect(response.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
+    expect(response.headers.get('access-control-expose-headers')).toContain('Grpc-Status');
+  });
+});
+
+describe('health endpoints', () => {
+  it('/healthz answers ok while the process runs, whatever the dependencies', async () => {
+    redisUp = false;
+    await health.check();
+    const response = await fetch(`${baseUrl}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz is 200 when every probe is ok, else 503 naming the failing one', async () => {
+    redisUp = true;
+    await health.check();
+    const ready = await fetch(`${baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', probes: { postgres: { ok: true }, redis: { ok: true } } });
+
+    redisUp = false;
+    await health.check();
+    const notReady = await fetch(`${baseUrl}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({
+      status: 'not ready',
+      probes: { postgres: { ok: true }, redis: { ok: false, error: 'connection refused' } },
+    });
+  });
+
+  it('answers over cleartext HTTP/2 on the same port', async () => {
+    const session = http2.connect(baseUrl);
+    try {
+      const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': '/healthz' });
+        let status = 0;
+        let body = '';
+        stream.on('response', (headers) => (status = Number(headers[':status'])));
+        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        stream.on('end', () => resolve({ status, body }));
+        stream.on('error', reject);
+      });
+      expect(status).toBe(200);
+      expect(JSON.parse(body)).toEqual({ status: 'ok' });
+    } finally {
+      session.close();
+    }
+  });
+});
+
+describe('limits and unknown paths', () => {
+  it('answers 404 for a path that is neither an RPC nor a health endpoint', async () => {
+    expect((await fetch(`${baseUrl}/nope`)).status).toBe(404);
+  });
+
+  it('answers 405 for a health endpoint called with the wrong method', async () => {
+    const response = await fetch(`${baseUrl}/readyz`, { method: 'POST' });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('refuses a request message larger than maxMessageBytes', async () => {
+    const client = createClient(OperationService, createConnectTransport({ baseUrl, httpVersion: '1.1' }));
+    const error = await client.getOperation({ operationId: 'x'.repeat(4096) }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(error?.code).toBe(Code.ResourceExhausted);
+  });
+});
