@@ -48,3 +48,8 @@ export interface ListOperationsInput {
   readonly pageSize: number;
   readonly pageToken: string;
 }
+
+/** One change on a watched ledger. */
+export type LedgerEvent =
+  | { readonly kind: 'operation'; readonly operation: Operation }
+  | { readonly kind: 'balance'; readonly change: BalanceChange & { readonly operationId: string } };
