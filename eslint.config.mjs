@@ -21,12 +21,14 @@ export default tseslint.config(
           checkNestedExternalImports: true,
           depConstraints: [
             // Apps compose modules; modules never import apps.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:module', 'type:contracts', 'type:platform'] },
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:runtime', 'type:module', 'type:contracts', 'type:platform'] },
+            // The composition shared by the apps: which modules exist and how the worker is wired.
+            { sourceTag: 'type:runtime', onlyDependOnLibsWithTags: ['type:module', 'type:platform'] },
             // Modules speak domain types: they do not know the wire contracts.
             { sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:module', 'type:platform'] },
             { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:module', 'type:contracts', 'type:platform'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:runtime', 'type:module', 'type:contracts', 'type:platform'] },
             // Which bounded context may ask which facade.
             { sourceTag: 'scope:currencies', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:operations', onlyDependOnLibsWithTags: ['scope:shared'] },

@@ -15,6 +15,7 @@ const projects: Array<[name: string, root: string]> = [
   ['@tally/ledgers', 'libs/modules/ledgers'],
   ['@tally/operations', 'libs/modules/operations'],
   ['@tally/exchange', 'libs/modules/exchange'],
+  ['@tally/runtime', 'libs/runtime'],
   ['@tally/server', 'apps/server'],
   ['@tally/worker', 'apps/worker'],
 ];

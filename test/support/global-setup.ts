@@ -1,5 +1,5 @@
 import { createLogger } from '@tally/platform';
-import { prepareDatabase } from '@tally/server';
+import { prepareDatabase } from '@tally/runtime';
 import { TEST_DATABASE_URL } from './test-env.js';
 
 /** Once per `vitest run`: create and migrate the test database, exactly as start-up does. */

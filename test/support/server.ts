@@ -28,16 +28,35 @@ export type GrpcClient<S extends DescService> = {
     : never;
 } & { readonly raw: grpc.Client };
 
+/** Short worker intervals so recovery shows within a test's patience. */
+export const TEST_WORKER_LIMITS = {
+  sweepIntervalMs: 500,
+  sweepAfterMs: 300,
+  lease: { leaseTtlMs: 3_000, renewIntervalMs: 500 },
+} as const;
+
+/**
+ * A database and Redis index of a suite's own, for suites that break things (flush Redis, kill
+ * workers): nothing they do can disturb the suites sharing the default ones.
+ */
+export function isolatedEnv(name: string, redisDb: number): Record<string, string> {
+  const database = new URL(TEST_DATABASE_URL);
+  database.pathname = `/tally_test_${name}`;
+  const redis = new URL(TEST_REDIS_URL);
+  redis.pathname = `/${redisDb}`;
+  return { DATABASE_URL: database.toString(), REDIS_URL: redis.toString() };
+}
+
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({
     DATABASE_URL: TEST_DATABASE_URL,
     REDIS_URL: TEST_REDIS_URL,
     TALLY_GRPC_PORT: '0',
     TALLY_HTTP_PORT: '0',
-    TALLY_LOG_LEVEL: 'silent',
+    TALLY_LOG_LEVEL: process.env['TALLY_TEST_LOG_LEVEL'] ?? 'silent',
     ...env,
   });
-  const server = await startServer(config, createLogger(config.logLevel, 'tally-test'));
+  const server = await startServer(config, createLogger(config.logLevel, 'tally-test'), { workerLimits: TEST_WORKER_LIMITS });
   const grpcAddress = `127.0.0.1:${server.grpcPort}`;
   const httpUrl = `http://127.0.0.1:${server.httpPort}`;
   const raws: grpc.Client[] = [];

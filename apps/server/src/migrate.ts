@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `npm run migrate`: create the database when missing and apply pending migrations, then exit. */
 import { ConfigError, createLogger, loadConfig } from '@tally/platform';
-import { prepareDatabase } from './database-setup.js';
+import { prepareDatabase } from '@tally/runtime';
 
 try {
   const config = loadConfig();

@@ -1,17 +1,19 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
 import { createExchangeFacade } from '@tally/exchange';
-import { createLedgersFacade } from '@tally/ledgers';
-import { createOperationsFacade } from '@tally/operations';
+import { createOperationWatcher, type OperationsWorker, type WorkerLimits } from '@tally/operations';
 import { connectRedis, createRedis, type Config, type Logger } from '@tally/platform';
-import { prepareDatabase } from './database-setup.js';
+import { openInfrastructure, startWorker } from '@tally/runtime';
 import { exchangeServiceHandlers } from './rpc/exchange-service.js';
 import { ledgerServiceHandlers } from './rpc/ledger-service.js';
 import { operationServiceHandlers } from './rpc/operation-service.js';
+import { watchHandlers } from './rpc/watch-handlers.js';
 import {
+  bindService,
   checkProcessingPatterns,
   HealthMonitor,
   startGrpcServer,
   startHttpServer,
+  type ListeningServer,
   type ServiceBinding,
 } from './transport/index.js';
 
@@ -21,49 +23,82 @@ export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface RunningServer {
-  readonly grpcPort: number;
-  readonly httpPort: number;
-  /** Stops taking requests, lets in-flight ones finish, then closes every connection. */
+  /** Undefined when this process runs no API (TALLY_ROLE=worker). */
+  readonly grpcPort: number | undefined;
+  readonly httpPort: number | undefined;
+  /** Undefined when this process runs no worker (TALLY_ROLE=api). */
+  readonly worker: OperationsWorker | undefined;
+  /**
+   * Stops taking requests and work, lets in-flight requests finish, finishes or hands back the
+   * operations in hand, then closes every connection.
+   */
   stop(): Promise<void>;
 }
 
+export interface ServerOptions {
+  /** Worker tuning (tests shorten the sweep and lease intervals). */
+  readonly workerLimits?: Partial<WorkerLimits>;
+}
+
 /**
- * The composition root: opens PostgreSQL (migrating it) and Redis, builds the module facades,
- * binds the RPC handlers and serves them on both transports.
+ * The composition root of a Tally process: opens PostgreSQL (migrating it) and Redis, builds
+ * the module facades, and runs the API (both transports) and/or the worker, as TALLY_ROLE says.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const db = await prepareDatabase(config.databaseUrl, logger);
-  const redis = createRedis(config.redisUrl, logger, 'api');
-  await connectRedis(redis, logger);
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const infra = await openInfrastructure(config, logger);
+  const { db, redis, ledgers, operations } = infra;
 
-  const bindings: ServiceBinding[] = [
-    { service: LedgerService, impl: ledgerServiceHandlers(createLedgersFacade(db)) },
-    { service: ExchangeService, impl: exchangeServiceHandlers(createExchangeFacade()) },
-    { service: OperationService, impl: operationServiceHandlers(createOperationsFacade(db)) },
-  ];
-  checkProcessingPatterns(bindings);
-
-  const health = new HealthMonitor({
-    probes: { postgres: () => db.ping(), redis: async () => void (await redis.ping()) },
-    logger,
-  });
-  health.start();
-
-  const common = { bindings, health, logger, requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES };
-  const grpc = await startGrpcServer({ ...common, host: '0.0.0.0', port: config.grpcPort });
-  const http = await startHttpServer({ ...common, host: '0.0.0.0', port: config.httpPort, corsOrigins: config.corsOrigins });
-  logger.info({ grpcPort: grpc.port, httpPort: http.port, partitions: config.partitions }, 'tally is serving');
+  let api: { grpc: ListeningServer; http: ListeningServer; health: HealthMonitor; stopWatches(): Promise<void> } | undefined;
+  if (config.role !== 'worker') {
+    // Watches follow the status feed on a connection of their own (SUBSCRIBE takes it over).
+    const subscriber = createRedis(config.redisUrl, logger, 'feed-subscriber');
+    await connectRedis(subscriber, logger);
+    const watcher = createOperationWatcher({ subscriber, db, logger });
+    const watches = watchHandlers({ watcher, requireLedger: async (ledgerId) => void (await ledgers.getLedger(ledgerId)) });
+    const bindings: ServiceBinding[] = [
+      bindService(LedgerService, ledgerServiceHandlers(ledgers, operations, logger)),
+      bindService(ExchangeService, exchangeServiceHandlers(createExchangeFacade())),
+      bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
+    ];
+    checkProcessingPatterns(bindings);
+    const health = new HealthMonitor({
+      probes: { postgres: () => db.ping(), redis: async () => void (await redis.ping()) },
+      logger,
+    });
+    health.start();
+    const common = { bindings, health, logger, requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES };
+    const grpc = await startGrpcServer({ ...common, host: '0.0.0.0', port: config.grpcPort });
+    const http = await startHttpServer({ ...common, host: '0.0.0.0', port: config.httpPort, corsOrigins: config.corsOrigins });
+    api = {
+      grpc,
+      http,
+      health,
+      async stopWatches() {
+        await watcher.close();
+        subscriber.disconnect();
+      },
+    };
+  }
+  const worker = config.role === 'api' ? undefined : startWorker(infra, config, logger, options.workerLimits);
+  logger.info(
+    { role: config.role, grpcPort: api?.grpc.port, httpPort: api?.http.port, partitions: config.partitions },
+    'tally is running',
+  );
 
   let stopping: Promise<void> | undefined;
   return {
-    grpcPort: grpc.port,
-    httpPort: http.port,
+    grpcPort: api?.grpc.port,
+    httpPort: api?.http.port,
+    worker,
     stop: () =>
       (stopping ??= (async () => {
-        health.stop();
-        await Promise.allSettled([grpc.close(SHUTDOWN_GRACE_MS), http.close(SHUTDOWN_GRACE_MS)]);
-        redis.disconnect();
-        await db.close();
+        if (api) {
+          api.health.stop();
+          await Promise.allSettled([api.grpc.close(SHUTDOWN_GRACE_MS), api.http.close(SHUTDOWN_GRACE_MS)]);
+          await api.stopWatches();
+        }
+        await worker?.stop();
+        await infra.close();
         logger.info('tally stopped');
       })()),
   };

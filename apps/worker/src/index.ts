@@ -1,6 +1,6 @@
 /**
- * The worker: consumes the partition queues in Redis and applies operations in per-ledger
- * order. It arrives with asynchronous processing (issue #3); until then there is nothing to
- * consume, and the server runs no worker.
+ * The worker as a process of its own: applies operations from the partition queues, without
+ * serving the API. `npm run worker` (or TALLY_ROLE=worker with `npm start`) runs it; start as
+ * many as load needs: they share the partitions between them.
  */
-export const WORKER_AVAILABLE = false;
+export { startWorker } from '@tally/runtime';

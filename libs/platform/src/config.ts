@@ -6,6 +6,10 @@
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const ROLES = ['all', 'api', 'worker'] as const;
+/** all: API and worker in one process (the default); api: RPCs only; worker: applies operations only. */
+export type Role = (typeof ROLES)[number];
+
 /** Limits on the deployment's shape. */
 export const MAX_PARTITIONS = 1024;
 
@@ -23,6 +27,9 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** How long a request may take before the server gives up on it. */
   readonly requestTimeoutMs: number;
+  readonly role: Role;
+  /** How long operation results and failure reasons stay readable after an operation ends. */
+  readonly retentionHours: number;
 }
 
 export const DEFAULTS = {
@@ -34,6 +41,8 @@ export const DEFAULTS = {
   TALLY_LOG_LEVEL: 'info',
   TALLY_CORS_ORIGINS: '*',
   TALLY_REQUEST_TIMEOUT_MS: '10000',
+  TALLY_ROLE: 'all',
+  TALLY_RETENTION_HOURS: '168',
 } as const;
 
 export class ConfigError extends Error {
@@ -84,6 +93,11 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`TALLY_LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`);
   }
 
+  const role = read('TALLY_ROLE');
+  if (!(ROLES as readonly string[]).includes(role)) {
+    problems.push(`TALLY_ROLE=${JSON.stringify(role)} must be one of ${ROLES.join(', ')}`);
+  }
+
   const corsOrigins = read('TALLY_CORS_ORIGINS')
     .split(',')
     .map((o) => o.trim())
@@ -103,6 +117,8 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: logLevel as LogLevel,
     corsOrigins,
     requestTimeoutMs: integer('TALLY_REQUEST_TIMEOUT_MS', 100, 600_000),
+    role: role as Role,
+    retentionHours: integer('TALLY_RETENTION_HOURS', 1, 87_600),
   };
   if (config.grpcPort !== 0 && config.grpcPort === config.httpPort) {
     problems.push(`TALLY_GRPC_PORT and TALLY_HTTP_PORT are both ${config.grpcPort}: they must differ`);

@@ -10,11 +10,21 @@ import {
   type LedgerService,
 } from '@tally/contracts';
 import type { LedgersFacade } from '@tally/ledgers';
+import type { OperationsFacade } from '@tally/operations';
+import type { Logger } from '@tally/platform';
 import { balanceToProto, entryToProto, ledgerToProto } from './mapping.js';
+import { submitTransaction, submitTransactions } from './submit.js';
 
-/** LedgerService's sync RPCs. Async submits arrive with the worker (issue #3). */
-export function ledgerServiceHandlers(ledgers: LedgersFacade): Partial<ServiceImpl<typeof LedgerService>> {
+/** LedgerService: sync reads and writes of ledgers; async credits and debits. Transfers arrive with #4. */
+export function ledgerServiceHandlers(
+  ledgers: LedgersFacade,
+  operations: OperationsFacade,
+  logger: Logger,
+): Partial<ServiceImpl<typeof LedgerService>> {
   return {
+    submitTransaction: (req) => submitTransaction(ledgers, operations, req),
+    submitTransactions: (req) => submitTransactions(ledgers, operations, req, logger),
+
     async createLedger(req) {
       const ledger = await ledgers.createLedger({
         name: req.name,

@@ -13,6 +13,7 @@ import {
   OperationStepSchema,
   StepStatus,
   type Balance,
+  type BalanceChange,
   type Entry,
   type Ledger,
   type Operation,
@@ -82,6 +83,16 @@ export function operationToProto(op: operations.Operation): Operation {
     attempts: op.attempts,
     createTime: timestampFromDate(op.createTime),
     updateTime: timestampFromDate(op.updateTime),
+  });
+}
+
+/** A balance change on a watched ledger; which operation made it is in the Operation events. */
+export function balanceChangeToProto(change: operations.BalanceChange): BalanceChange {
+  return create(BalanceChangeSchema, {
+    ledgerId: change.ledgerId,
+    currency: change.currency,
+    amount: change.amount,
+    balanceAfter: change.balanceAfter,
   });
 }
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema, StatusSchema } from '@tally/contracts';
+import { BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema, StatusSchema, type Status } from '@tally/contracts';
 import { isTallyError, transientKind, type ErrorCode, type Logger, type TallyError } from '@tally/platform';
 
 /**
@@ -90,12 +90,9 @@ function fromTallyError(error: TallyError): ConnectError {
   return new ConnectError(error.message, CODES[error.code], undefined, details, error);
 }
 
-/**
- * The binary google.rpc.Status (details packed in Any) that gRPC carries in the
- * `grpc-status-details-bin` trailer; Connect writes it itself, the grpc-js adapter uses this.
- */
-export function statusDetailsBin(error: ConnectError): Uint8Array {
-  const status = create(StatusSchema, {
+/** A ConnectError as a google.rpc.Status message, details packed in Any. */
+export function toStatus(error: ConnectError): Status {
+  return create(StatusSchema, {
     code: error.code,
     message: error.rawMessage,
     details: error.details.map((detail) =>
@@ -104,5 +101,12 @@ export function statusDetailsBin(error: ConnectError): Uint8Array {
         : { typeUrl: `type.googleapis.com/${detail.type}`, value: detail.value },
     ),
   });
-  return toBinary(StatusSchema, status);
+}
+
+/**
+ * The binary google.rpc.Status that gRPC carries in the `grpc-status-details-bin` trailer;
+ * Connect writes it itself, the grpc-js adapter uses this.
+ */
+export function statusDetailsBin(error: ConnectError): Uint8Array {
+  return toBinary(StatusSchema, toStatus(error));
 }

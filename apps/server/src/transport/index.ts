@@ -6,7 +6,7 @@
 export { bindService, DEFAULT_SHUTDOWN_GRACE_MS } from './binding.js';
 export type { ListeningServer, ServiceBinding } from './binding.js';
 export { checkProcessingPatterns } from './processing-patterns.js';
-export { ERROR_DOMAIN, toConnectError } from './errors.js';
+export { ERROR_DOMAIN, toConnectError, toStatus } from './errors.js';
 export { startGrpcServer } from './grpc-server.js';
 export type { GrpcServerOptions } from './grpc-server.js';
 export { grpcServiceDefinition } from './grpc-definitions.js';

@@ -94,21 +94,24 @@ describe('ledgers facade', () => {
     expect(tooBig.details.violations?.map((v) => v.field)).toEqual(['page_size']);
   });
 
-  it('lists entries newest first, filtered by currency, and keeps them immutable', async () => {
+  it('books credits and debits as balanced postings, lists them newest first, and keeps them immutable', async () => {
     const ledger = await ledgers.createLedger(usdEurJpy);
-    const conn = db.orm.em.getConnection();
-    const [usd] = await conn.execute<{ id: string }[]>(
-      `select id from ledgers.account where ledger_id = ? and currency = 'USD'`,
-      [ledger.id],
-    );
-    const operationId = randomUUID();
-    for (const [i, amount] of [100n, -30n, 5n].entries()) {
-      await conn.execute(
-        `insert into ledgers.entry (posting_id, account_id, ledger_id, operation_id, transaction_id, currency, amount, balance_after)
-         values (nextval('ledgers.posting_id_seq'), ?, ?, ?, ?, 'USD', ?, ?)`,
-        [usd!.id, ledger.id, operationId, `tx-${i}`, amount.toString(), [100n, 70n, 75n][i]!.toString()],
+    // As the worker does: each operation applied in its own transaction.
+    const apply = async (i: number, type: 'CREDIT' | 'DEBIT', amount: string) => {
+      const [result] = await db.em().transactional((em) =>
+        ledgers.applyTransactions(
+          { em, shard: 0 },
+          [{ id: randomUUID(), ledgerId: ledger.id, transactionId: `tx-${i}`, request: { type, amount, currency: 'USD', metadata: {} } }],
+        ),
       );
-    }
+      return result;
+    };
+    expect(await apply(0, 'CREDIT', '100')).toMatchObject({ ok: true, balanceChanges: [{ amount: 100n, balanceAfter: 100n }] });
+    expect(await apply(1, 'DEBIT', '30')).toMatchObject({ ok: true, balanceChanges: [{ amount: -30n, balanceAfter: 70n }] });
+    expect(await apply(2, 'CREDIT', '5')).toMatchObject({ ok: true, balanceChanges: [{ amount: 5n, balanceAfter: 75n }] });
+    expect(await apply(3, 'DEBIT', '76')).toMatchObject({ ok: false, error: { code: 'INSUFFICIENT_FUNDS', details: { balance: '75' } } });
+    expect(await apply(4, 'CREDIT', 'lots')).toMatchObject({ ok: false, error: { code: 'MALFORMED_REQUEST' } });
+
     const page1 = await ledgers.listEntries({ ledgerId: ledger.id, currency: 'USD', pageSize: 2, pageToken: '' });
     expect(page1.items.map((e) => [e.transactionId, e.amount, e.balanceAfter])).toEqual([
       ['tx-2', 5n, 75n],
@@ -118,9 +121,17 @@ describe('ledgers facade', () => {
     expect(page2.items.map((e) => e.transactionId)).toEqual(['tx-0']);
     expect(page2.nextPageToken).toBe('');
     expect((await ledgers.listEntries({ ledgerId: ledger.id, currency: 'EUR', pageSize: 0, pageToken: '' })).items).toEqual([]);
-    await expect(conn.execute(`update ledgers.entry set amount = 1 where ledger_id = ?`, [ledger.id])).rejects.toThrow(
-      /append-only/,
+    expect((await ledgers.getBalances(ledger.id)).find((b) => b.currency === 'USD')?.amount).toBe(75n);
+
+    // Every posting has a system-side entry: the postings of these operations sum to zero.
+    const conn = db.orm.em.getConnection();
+    const [sums] = await conn.execute<Array<{ total: string; n: string }>>(
+      `select sum(amount)::text as total, count(*)::text as n from ledgers.entry
+        where posting_id in (select posting_id from ledgers.entry where ledger_id = ?)`,
+      [ledger.id],
     );
+    expect(sums).toEqual({ total: '0', n: '6' });
+    await expect(conn.execute(`update ledgers.entry set amount = 1 where ledger_id = ?`, [ledger.id])).rejects.toThrow(/append-only/);
     await expect(conn.execute(`delete from ledgers.entry where ledger_id = ?`, [ledger.id])).rejects.toThrow(/append-only/);
   });
 });

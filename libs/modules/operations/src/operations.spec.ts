@@ -1,24 +1,39 @@
 import { createLogger, Database, TallyError } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOperationsFacade, operationsSchema, type OperationsFacade } from './index.js';
+import { createOperationsFacade, operationsSchema, PartitionQueues, type OperationsFacade } from './index.js';
+import { createRedis } from '@tally/platform';
+
+/**
+ * Operations these specs insert by hand sit in a partition no worker serves (workers serve 0 to
+ * TALLY_PARTITIONS - 1), so a worker of another suite sharing the database never applies them.
+ */
+const PARKED_PARTITION = 999;
 
 /** Against the real PostgreSQL test database. Operations are inserted as the submit path records them. */
 let db: Database;
 let operations: OperationsFacade;
+const logger = createLogger('warn');
+const redis = createRedis(process.env['REDIS_URL']!, logger, 'operations-spec');
+const queues = new PartitionQueues(process.env['REDIS_URL']!, logger);
 
 beforeAll(async () => {
-  db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger: createLogger('warn') });
-  operations = createOperationsFacade(db);
+  db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger });
+  await redis.connect();
+  operations = createOperationsFacade({ db, redis, queues, partitions: 8, logger });
 });
-afterAll(() => db.close());
+afterAll(async () => {
+  await queues.close();
+  redis.disconnect();
+  await db.close();
+});
 
 async function accepted(ledgerId: string, kind = 'TRANSACTION', status = 'PENDING'): Promise<string> {
   const id = randomUUID();
   const completed = status === 'COMPLETED';
   await db.orm.em.getConnection().execute(
     `insert into operations.operation (id, kind, status, ledger_id, transaction_id, partition, request, request_hash, result)
-     values (?, ?, ?, ?, ?, 0, '{}', 'h', ?)`,
+     values (?, ?, ?, ?, ?, ${PARKED_PARTITION}, '{}', 'h', ?)`,
     [id, kind, status, ledgerId, `tx-${id}`, completed ? JSON.stringify({ balanceChanges: [{ ledgerId, currency: 'USD', amount: '5', balanceAfter: '5' }] }) : null],
   );
   return id;

@@ -2,6 +2,8 @@ import type { Database, PageRequest } from '@tally/platform';
 import { createLedger } from './create-ledger.js';
 import { enableCurrency } from './enable-currency.js';
 import { getBalances, getLedger, listEntries, listLedgers, type ListEntriesInput } from './read-ledgers.js';
+import { applyTransactions, type ApplyContext, type ApplyResult, type OperationToApply } from './apply-transactions.js';
+import { prepareTransactions, type Prepared, type TransactionInput } from './submit-transaction.js';
 import type { Balance, Entry, Ledger, Page } from './types.js';
 import type { CreateLedgerInput } from './validation.js';
 
@@ -12,6 +14,13 @@ export interface LedgersFacade {
   enableCurrency(ledgerId: string, currency: string): Promise<Ledger>;
   getBalances(ledgerId: string): Promise<Balance[]>;
   listEntries(input: ListEntriesInput): Promise<Page<Entry>>;
+  /**
+   * Checks credits and debits before they are accepted: fields, ledger, currency enabled.
+   * One outcome per input; `fieldPrefix` names batch items in violations.
+   */
+  prepareTransactions(inputs: readonly TransactionInput[], fieldPrefix?: (index: number) => string): Promise<Prepared[]>;
+  /** Applies accepted credits and debits, in order, inside the worker's transaction; one result each. */
+  applyTransactions(context: ApplyContext, operations: readonly OperationToApply[]): Promise<ApplyResult[]>;
 }
 
 /** Every call gets its own unit of work. */
@@ -23,5 +32,7 @@ export function createLedgersFacade(db: Database): LedgersFacade {
     enableCurrency: (ledgerId, currency) => enableCurrency(db.em(), ledgerId, currency),
     getBalances: (ledgerId) => getBalances(db.em(), ledgerId),
     listEntries: (input) => listEntries(db.em(), input),
+    prepareTransactions: (inputs, fieldPrefix) => prepareTransactions(db.em(), inputs, fieldPrefix),
+    applyTransactions,
   };
 }

@@ -46,10 +46,12 @@ export function fromColumns(r: Record<string, unknown>): OperationRow {
     attempts: Number(r['attempts']),
     createTime: new Date(r['create_time'] as string),
     updateTime: new Date(r['update_time'] as string),
+    prunedTime: r['pruned_time'] == null ? null : new Date(r['pruned_time'] as string),
   };
 }
 
+/** Runs `sql` (ending in `returning *`) in the unit of work's transaction, if it has one. */
 export async function executeReturning(em: EntityManager, sql: string, params: unknown[]): Promise<OperationRow[]> {
-  const rows = await em.getConnection().execute<Record<string, unknown>[]>(sql, params);
+  const rows = await em.execute<Record<string, unknown>[]>(sql, params);
   return rows.map(fromColumns);
 }

@@ -12,7 +12,7 @@ export function validateOperationId(operationId: string): string {
 }
 
 export async function getOperation(em: EntityManager, operationId: string): Promise<Operation> {
-  const row = await em.findOne(OperationEntity, { id: validateOperationId(operationId) });
+  const row = await em.findOne(OperationEntity, { id: validateOperationId(operationId), prunedTime: null });
   if (!row) throw notFound('operation', operationId);
   return toOperation(row);
 }
@@ -30,6 +30,7 @@ export async function listOperations(
   if (before !== undefined && !/^\d{1,19}$/.test(before)) v.add('page_token', 'is not a page token returned by this query');
   v.throwIfAny();
   const where: FilterQuery<OperationRow> = {
+    prunedTime: null,
     ...(input.ledgerId === '' ? {} : { ledgerId: input.ledgerId }),
     ...(input.status === null ? {} : { status: input.status }),
     ...(input.kind === null ? {} : { kind: input.kind }),

@@ -40,6 +40,8 @@ export interface OperationRow {
   attempts: number;
   createTime: Date;
   updateTime: Date;
+  /** Set when retention dropped the payload; the row stays so the transaction id stays unique. */
+  prunedTime: Date | null;
 }
 
 export const OperationEntity = new EntitySchema<OperationRow>({
@@ -63,6 +65,7 @@ export const OperationEntity = new EntitySchema<OperationRow>({
     attempts: { type: 'integer' },
     createTime: { type: 'datetime', columnType: 'timestamptz' },
     updateTime: { type: 'datetime', columnType: 'timestamptz' },
+    prunedTime: { type: 'datetime', columnType: 'timestamptz', nullable: true },
   },
 });
 
@@ -97,8 +100,58 @@ class OperationsInitial extends Migration {
   }
 }
 
+/**
+ * Processing: indexes the worker's claims use, retention (a pruned operation keeps the row
+ * that makes its transaction id unique, without its payload), and the state machine enforced
+ * by PostgreSQL itself, so no code path can move a status backwards or skip a version.
+ */
+class OperationsProcessing extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table operations.operation add column pruned_time timestamptz`);
+    this.addSql(`alter table operations.operation drop constraint operation_check, drop constraint operation_check1`);
+    this.addSql(`
+      alter table operations.operation
+        add constraint operation_result_iff_completed check (pruned_time is not null or (status = 'COMPLETED') = (result is not null)),
+        add constraint operation_error_iff_failed check (pruned_time is not null or (status = 'FAILED') = (error is not null)),
+        add constraint operation_pruned_only_terminal check (pruned_time is null or status in ('COMPLETED', 'FAILED', 'CANCELLED'))`);
+    this.addSql(`create index operation_pending on operations.operation (partition, seq) where status = 'PENDING'`);
+    this.addSql(`create index operation_processing on operations.operation (partition, seq) where status = 'PROCESSING'`);
+    this.addSql(`
+      create index operation_prunable on operations.operation (update_time)
+      where pruned_time is null and status in ('COMPLETED', 'FAILED', 'CANCELLED')`);
+    this.addSql(`
+      create function operations.check_operation_change() returns trigger language plpgsql as $$
+      begin
+        if new.id <> old.id or new.seq <> old.seq or new.ledger_id <> old.ledger_id
+           or new.transaction_id <> old.transaction_id or new.kind <> old.kind or new.request_hash <> old.request_hash then
+          raise exception 'operation %: identity columns are immutable', old.id using errcode = 'check_violation';
+        end if;
+        if new.pruned_time is not null and old.pruned_time is null then
+          return new; -- retention: payload dropped, status and version kept
+        end if;
+        if new.version <> old.version + 1 then
+          raise exception 'operation %: version must grow by one (% -> %)', old.id, old.version, new.version
+            using errcode = 'check_violation';
+        end if;
+        if not (
+             (old.status = 'PENDING' and new.status in ('PROCESSING', 'CANCELLED'))
+          or (old.status = 'PROCESSING' and new.status in ('COMPLETED', 'FAILED', 'PENDING'))
+          or (old.status = 'FAILED' and new.status = 'PENDING' and old.error ->> 'code' = 'RETRIES_EXHAUSTED')
+        ) then
+          raise exception 'operation %: status cannot move from % to %', old.id, old.status, new.status
+            using errcode = 'check_violation';
+        end if;
+        return new;
+      end $$`);
+    this.addSql(`
+      create trigger operation_state_machine before update on operations.operation
+      for each row execute function operations.check_operation_change()`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
+  { name: 'operations-0002-processing', class: OperationsProcessing },
 ];
 
 export const operationsEntities = [OperationEntity] as const;

@@ -2,8 +2,12 @@
  * The operation state machine. Status only moves forward:
  *   PENDING -> PROCESSING -> COMPLETED | FAILED
  *   PENDING -> CANCELLED
- * (PROCESSING -> PENDING is the one step back: a worker releasing an operation it could not
- * finish, for example on shutdown, so another worker picks it up in order.)
+ * Two steps back, both of operations never applied:
+ * - PROCESSING -> PENDING: a worker releasing what it could not finish (shutdown), so the
+ *   next owner of the partition picks it up in order;
+ * - FAILED -> PENDING: an operator requeueing an operation that failed only because it ran out
+ *   of retries (error RETRIES_EXHAUSTED), never a business failure.
+ * PostgreSQL enforces the same machine with a trigger (operations-0002).
  */
 
 export const OPERATION_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
@@ -23,6 +27,9 @@ const NEXT: Readonly<Record<OperationStatus, readonly OperationStatus[]>> = {
 export function canTransition(from: OperationStatus, to: OperationStatus): boolean {
   return NEXT[from].includes(to);
 }
+
+/** The error code of an operation that failed only for lack of retries; only these may be requeued. */
+export const RETRIES_EXHAUSTED = 'RETRIES_EXHAUSTED';
 
 export function isTerminal(status: OperationStatus): boolean {
   return NEXT[status].length === 0;

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { TallyError } from '@tally/platform';
+import { v7 as uuidv7 } from 'uuid';
+import { fromColumns, toOperation } from './operation-store.js';
+import { partitionOf } from './partition.js';
+import type { OperationRow } from './schema.js';
+import type { OperationKind } from './status.js';
+import type { Operation } from './types.js';
+
+/**
+ * Accepting async requests: each validated request becomes a PENDING operation row, committed
+ * before the client hears "accepted". A transaction id is unique per ledger: the same id with
+ * the same request returns the existing operation (nothing new is applied); with a different
+ * request it is refused ALREADY_EXISTS.
+ *
+ * Acceptance order is commit order: each ledger's advisory lock is held from the insert to
+ * the commit, so a ledger's `seq` values are handed out in the order its operations commit,
+ * and the worker, applying by `seq`, applies them in acceptance order.
+ */
+
+/** What a submit asks to record. `request` is JSON-safe (bigints as strings) and canonical. */
+export interface OperationSpec {
+  readonly kind: OperationKind;
+  readonly ledgerId: string;
+  readonly transactionId: string;
+  readonly request: Readonly<Record<string, unknown>>;
+}
+
+export type AcceptOutcome =
+  | { readonly ok: true; readonly operation: Operation; readonly created: boolean; readonly partition: number; readonly seq: string }
+  | { readonly ok: false; readonly error: TallyError };
+
+/** Largest batch one accept may hold (SubmitTransactions' limit). */
+export const MAX_ACCEPT_BATCH = 1_000;
+
+export async function acceptOperations(
+  em: EntityManager,
+  specs: readonly OperationSpec[],
+  partitions: number,
+): Promise<AcceptOutcome[]> {
+  if (specs.length === 0) return [];
+  if (specs.length > MAX_ACCEPT_BATCH) throw new Error(`accept batch of ${specs.length} exceeds ${MAX_ACCEPT_BATCH}`);
+  const rows = specs.map((spec, ord) => ({
+    ord,
+    id: uuidv7(),
+    kind: spec.kind,
+    ledger_id: spec.ledgerId,
+    transaction_id: spec.transactionId,
+    partition: partitionOf(spec.ledgerId, partitions),
+    request: spec.request,
+    request_hash: requestHash(spec),
+  }));
+  const ledgerIds = [...new Set(specs.map((s) => s.ledgerId))].sort();
+
+  const { inserted, existing } = await em.transactional(async (tx) => {
+    // Sorted, so two batches touching the same ledgers never deadlock.
+    await tx.execute(`select pg_advisory_xact_lock(hashtextextended(l, 0)) from unnest(?::text[]) as l order by l`, [
+      `{${ledgerIds.join(',')}}`,
+    ]);
+    const json = JSON.stringify(rows);
+    const insertedRows = await tx.execute<Record<string, unknown>[]>(
+      `insert into operations.operation (id, kind, status, ledger_id, transaction_id, partition, request, request_hash)
+       select x.id, x.kind, 'PENDING', x.ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
+         from jsonb_to_recordset(?::jsonb) as x(ord int, id uuid, kind text, ledger_id uuid, transaction_id text,
+                                               partition int, request jsonb, request_hash text)
+        order by x.ord
+       on conflict (ledger_id, transaction_id) do nothing
+       returning *`,
+      [json],
+    );
+    const insertedIds = new Set(insertedRows.map((r) => r['id'] as string));
+    const others = rows.filter((r) => !insertedIds.has(r.id));
+    const existingRows =
+      others.length === 0
+        ? []
+        : await tx.execute<Record<string, unknown>[]>(
+            `select o.* from operations.operation o
+               join jsonb_to_recordset(?::jsonb) as x(ledger_id uuid, transaction_id text)
+                 on o.ledger_id = x.ledger_id and o.transaction_id = x.transaction_id`,
+            [JSON.stringify(others.map((r) => ({ ledger_id: r.ledger_id, transaction_id: r.transaction_id })))],
+          );
+    return { inserted: insertedRows.map(fromColumns), existing: existingRows.map(fromColumns) };
+  });
+
+  const byKey = new Map<string, OperationRow>();
+  for (const row of [...inserted, ...existing]) byKey.set(`${row.ledgerId}\n${row.transactionId}`, row);
+  const createdIds = new Set(inserted.map((r) => r.id));
+  return rows.map((row): AcceptOutcome => {
+    const stored = byKey.get(`${row.ledger_id}\n${row.transaction_id}`);
+    // The insert either wrote the row or found the one that blocked it, in the same transaction.
+    if (!stored) throw new Error(`operation for ${row.ledger_id}/${row.transaction_id} neither inserted nor found`);
+    if (createdIds.has(stored.id) && stored.id === row.id) {
+      return { ok: true, operation: toOperation(stored), created: true, partition: stored.partition, seq: stored.seq };
+    }
+    if (stored.requestHash !== row.request_hash) return { ok: false, error: reused(stored) };
+    if (stored.prunedTime !== null) return { ok: false, error: reused(stored, 'its record is past retention') };
+    return { ok: true, operation: toOperation(stored), created: false, partition: stored.partition, seq: stored.seq };
+  });
+}
+
+function reused(stored: OperationRow, why = 'with a different request'): TallyError {
+  return new TallyError(
+    'ALREADY_EXISTS',
+    `transaction_id ${stored.transactionId} was already used on ledger ${stored.ledgerId} by operation ${stored.id} ${why}`,
+    {
+      reason: 'TRANSACTION_ID_REUSED',
+      resource: { type: 'operation', name: stored.id },
+      metadata: { ledger_id: stored.ledgerId, transaction_id: stored.transactionId, operation_id: stored.id },
+    },
+  );
+}
+
+/** The identity of a request: its kind and canonical payload. */
+function requestHash(spec: OperationSpec): string {
+  return createHash('sha256').update(spec.kind).update('\n').update(JSON.stringify(spec.request)).digest('hex');
+}

@@ -1,0 +1,35 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { failedPrecondition, notFound } from '@tally/platform';
+import { executeReturning, toOperation } from './operation-store.js';
+import { validateOperationId } from './read-operations.js';
+import { OperationEntity } from './schema.js';
+import { RETRIES_EXHAUSTED } from './status.js';
+import type { Operation } from './types.js';
+
+/**
+ * Operators requeue an operation that failed only because it ran out of retries: it goes back
+ * to PENDING (nothing of it was ever applied) and is applied again in its partition. Business
+ * failures are final and refused here.
+ */
+export async function requeueOperation(
+  em: EntityManager,
+  operationId: string,
+): Promise<{ operation: Operation; partition: number; seq: string }> {
+  validateOperationId(operationId);
+  const [requeued] = await executeReturning(
+    em,
+    `update operations.operation
+        set status = 'PENDING', version = version + 1, error = null, update_time = now()
+      where id = ? and status = 'FAILED' and error ->> 'code' = ? and pruned_time is null
+      returning *`,
+    [operationId, RETRIES_EXHAUSTED],
+  );
+  if (requeued) return { operation: toOperation(requeued), partition: requeued.partition, seq: requeued.seq };
+  const current = await em.findOne(OperationEntity, { id: operationId, prunedTime: null });
+  if (!current) throw notFound('operation', operationId);
+  throw failedPrecondition(
+    'NOT_REQUEUEABLE',
+    `operation ${operationId} is ${current.status}${current.error ? ` (${current.error.code})` : ''}: only operations FAILED ${RETRIES_EXHAUSTED} can be requeued`,
+    { operation_id: operationId, status: current.status },
+  );
+}

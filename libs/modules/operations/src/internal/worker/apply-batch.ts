@@ -1,0 +1,181 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { executeReturning, toOperation } from '../operation-store.js';
+import type { OperationRow, StoredResult } from '../schema.js';
+import { RETRIES_EXHAUSTED } from '../status.js';
+import type { Operation, OperationError } from '../types.js';
+import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
+
+/**
+ * The worker's database steps for one partition. Each is one transaction:
+ *   claim    PENDING -> PROCESSING for the next operations, in acceptance order
+ *   apply    effects + COMPLETED (or FAILED with a business reason), all together
+ *   release  PROCESSING -> PENDING for what a stopping worker will not apply
+ *   exhaust  PROCESSING -> FAILED RETRIES_EXHAUSTED
+ * Every status change is guarded by the status (and version) it expects: if anything else
+ * changed the row, the guard matches nothing and the step fails loudly instead of applying twice.
+ */
+
+export interface HeldOperation {
+  readonly row: OperationRow;
+  readonly claimed: ClaimedOperation;
+}
+
+function held(row: OperationRow): HeldOperation {
+  return {
+    row,
+    claimed: {
+      id: row.id,
+      kind: row.kind,
+      ledgerId: row.ledgerId,
+      transactionId: row.transactionId,
+      request: row.request,
+      partition: row.partition,
+    },
+  };
+}
+
+const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1);
+
+/** Operations this partition left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
+export async function heldByPartition(em: EntityManager, partition: number, limit: number): Promise<HeldOperation[]> {
+  const rows = await executeReturning(
+    em,
+    `select * from operations.operation where partition = ? and status = 'PROCESSING' order by seq limit ?`,
+    [partition, limit],
+  );
+  return rows.map(held);
+}
+
+/** Takes the partition's next PENDING operations, oldest first. */
+export async function claimNext(em: EntityManager, partition: number, limit: number): Promise<HeldOperation[]> {
+  const rows = await executeReturning(
+    em,
+    `update operations.operation o
+        set status = 'PROCESSING', version = o.version + 1, attempts = o.attempts + 1, update_time = now()
+      where o.id in (
+        select id from operations.operation
+         where partition = ? and status = 'PENDING'
+         order by seq
+         limit ?
+           for update)
+      returning o.*`,
+    [partition, limit],
+  );
+  return rows.sort(bySeq).map(held);
+}
+
+/**
+ * Applies the held operations in order, in one transaction: runs of one kind go to that kind's
+ * applier, then every operation's terminal status is written with one statement.
+ * `extraAttempts` is how many times this batch was tried before (counted into attempts).
+ */
+export async function applyHeld(
+  em: EntityManager,
+  batch: readonly HeldOperation[],
+  appliers: Appliers,
+  shard: number,
+  extraAttempts: number,
+): Promise<Operation[]> {
+  return em.transactional(async (tx) => {
+    const outcomes: ApplyOutcome[] = [];
+    for (let start = 0; start < batch.length; ) {
+      const kind = batch[start]!.claimed.kind;
+      let end = start + 1;
+      while (end < batch.length && batch[end]!.claimed.kind === kind) end++;
+      const run = batch.slice(start, end).map((h) => h.claimed);
+      const applier = appliers[kind];
+      const results = applier
+        ? await applier({ em: tx, shard }, run)
+        : run.map((): ApplyOutcome => ({ ok: false, error: { code: 'UNSUPPORTED_KIND', message: `no worker applies ${kind} operations`, details: {} } }));
+      if (results.length !== run.length) throw new Error(`the ${kind} applier answered ${results.length} outcomes for ${run.length} operations`);
+      outcomes.push(...results);
+      start = end;
+    }
+    return finish(tx, batch, outcomes, extraAttempts);
+  });
+}
+
+async function finish(
+  em: EntityManager,
+  batch: readonly HeldOperation[],
+  outcomes: readonly ApplyOutcome[],
+  extraAttempts: number,
+): Promise<Operation[]> {
+  const changes = batch.map(({ row }, i) => {
+    const outcome = outcomes[i]!;
+    const result: StoredResult | null = outcome.ok
+      ? {
+          balanceChanges: outcome.balanceChanges.map((c) => ({
+            ledgerId: c.ledgerId,
+            currency: c.currency,
+            amount: c.amount.toString(),
+            balanceAfter: c.balanceAfter.toString(),
+          })),
+        }
+      : null;
+    return {
+      id: row.id,
+      version: row.version.toString(),
+      status: outcome.ok ? 'COMPLETED' : 'FAILED',
+      result,
+      error: outcome.ok ? null : outcome.error,
+      steps: outcome.ok && outcome.steps ? outcome.steps.map((s) => ({ ...s, time: s.time.toISOString() })) : null,
+    };
+  });
+  const updated = await executeReturning(
+    em,
+    `update operations.operation o
+        set status = x.status, version = o.version + 1, attempts = o.attempts + ?, result = x.result, error = x.error,
+            steps = coalesce(x.steps, o.steps), update_time = now()
+       from jsonb_to_recordset(?::jsonb) as x(id uuid, version bigint, status text, result jsonb, error jsonb, steps jsonb)
+      where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
+      returning o.*`,
+    [extraAttempts, JSON.stringify(changes)],
+  );
+  if (updated.length !== batch.length) {
+    const missing = batch.find(({ row }) => !updated.some((u) => u.id === row.id));
+    throw new LostOperationError(missing?.row.id ?? '?');
+  }
+  return updated.sort(bySeq).map(toOperation);
+}
+
+/** The operation changed under the worker (another worker held it): abort, apply nothing. */
+export class LostOperationError extends Error {
+  override readonly name = 'LostOperationError';
+  constructor(readonly operationId: string) {
+    super(`operation ${operationId} is no longer PROCESSING at the version this worker claimed`);
+  }
+}
+
+/** Gives held operations back (PROCESSING -> PENDING) so the partition's next owner applies them in order. */
+export async function releaseHeld(em: EntityManager, batch: readonly HeldOperation[]): Promise<Operation[]> {
+  if (batch.length === 0) return [];
+  const rows = await executeReturning(
+    em,
+    `update operations.operation
+        set status = 'PENDING', version = version + 1, update_time = now()
+      where status = 'PROCESSING' and id = any(?::uuid[])
+      returning *`,
+    [`{${batch.map((h) => h.row.id).join(',')}}`],
+  );
+  return rows.sort(bySeq).map(toOperation);
+}
+
+/** Ends an operation FAILED because every retry failed; operators may requeue it. */
+export async function exhaust(em: EntityManager, op: HeldOperation, attempts: number, lastError: unknown): Promise<Operation> {
+  const error: OperationError = {
+    code: RETRIES_EXHAUSTED,
+    message: `gave up after ${attempts} attempts; an operator may requeue it`,
+    details: { last_error: String(lastError instanceof Error ? lastError.message : lastError).slice(0, 500), attempts: String(attempts) },
+  };
+  const [updated] = await executeReturning(
+    em,
+    `update operations.operation
+        set status = 'FAILED', version = version + 1, attempts = attempts + ?, error = ?::jsonb, update_time = now()
+      where id = ? and status = 'PROCESSING' and version = ?
+      returning *`,
+    [Math.max(0, attempts - 1), JSON.stringify(error), op.row.id, op.row.version.toString()],
+  );
+  if (!updated) throw new LostOperationError(op.row.id);
+  return toOperation(updated);
+}

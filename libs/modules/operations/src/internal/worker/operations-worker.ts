@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { Database, Logger, Redis } from '@tally/platform';
+import { publishOperations } from '../feed/feed-events.js';
+import type { PartitionQueues } from '../queue/partition-queues.js';
+import type { Operation } from '../types.js';
+import type { Appliers } from './appliers.js';
+import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { pendingForSweep, pruneEnded } from './maintenance.js';
+import { DEFAULT_LEASE_POLICY, PartitionLease, type LeasePolicy } from './partition-lease.js';
+import { PartitionWorker } from './partition-worker.js';
+
+/**
+ * A worker process's share of the partitions. Every worker heartbeats into a registry in
+ * Redis; each takes leases on up to its fair share (partitions / live workers), renews them,
+ * and hands back what it holds beyond its share when workers join. For each partition it holds
+ * it runs a PartitionWorker; it also sweeps and prunes the partitions it holds.
+ */
+
+export interface WorkerLimits {
+  /** Operations applied per database transaction. */
+  readonly maxBatchOps: number;
+  readonly lease: LeasePolicy;
+  readonly backoff: BackoffPolicy;
+  /** How often the recovery sweep runs. */
+  readonly sweepIntervalMs: number;
+  /** A PENDING operation this old is assumed to have lost its queue entry. */
+  readonly sweepAfterMs: number;
+  /** Results and failure reasons are kept this long after an operation ends. */
+  readonly retentionMs: number;
+  readonly pruneIntervalMs: number;
+  /** How long stop() waits for batches in hand. */
+  readonly stopGraceMs: number;
+}
+
+export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
+  maxBatchOps: 200,
+  lease: DEFAULT_LEASE_POLICY,
+  backoff: DEFAULT_BACKOFF,
+  sweepIntervalMs: 5_000,
+  sweepAfterMs: 1_000,
+  retentionMs: 7 * 24 * 3_600_000,
+  pruneIntervalMs: 3_600_000,
+  stopGraceMs: 10_000,
+};
+
+export interface OperationsWorkerOptions {
+  readonly db: Database;
+  /** For leases, the registry and publishing. */
+  readonly redis: Redis;
+  /** For the bee-queue consumers (they open their own connections). */
+  readonly redisUrl: string;
+  readonly queues: PartitionQueues;
+  readonly partitions: number;
+  readonly appliers: Appliers;
+  readonly logger: Logger;
+  readonly limits?: Partial<WorkerLimits>;
+}
+
+const REGISTRY_KEY = 'tally:workers';
+
+export class OperationsWorker {
+  readonly workerId = `worker-${randomUUID()}`;
+  private readonly limits: WorkerLimits;
+  private readonly lease: PartitionLease;
+  private readonly held = new Map<number, PartitionWorker>();
+  private readonly log: Logger;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+  private rebalancing: Promise<void> | undefined;
+
+  constructor(private readonly options: OperationsWorkerOptions) {
+    this.limits = { ...DEFAULT_WORKER_LIMITS, ...options.limits };
+    this.lease = new PartitionLease(options.redis, this.workerId, this.limits.lease);
+    this.log = options.logger.child({ component: 'worker', workerId: this.workerId });
+  }
+
+  /** The partitions this worker applies right now. */
+  get heldPartitions(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  start(): void {
+    const every = (ms: number, task: () => Promise<unknown>, what: string) => {
+      const run = () => void task().catch((error: unknown) => this.log.warn({ err: String(error) }, `${what} failed; will retry`));
+      this.timers.push(setInterval(run, ms));
+      run();
+    };
+    every(this.limits.lease.renewIntervalMs, () => this.rebalance(), 'lease round');
+    every(this.limits.sweepIntervalMs, () => this.sweep(), 'recovery sweep');
+    every(this.limits.pruneIntervalMs, () => this.prune(), 'retention');
+    this.log.info({ partitions: this.options.partitions }, 'worker started');
+  }
+
+  /** Publishes committed operation states for watchers; a lost message is recovered by their resync. */
+  private readonly publish = (operations: readonly Operation[]): void => {
+    if (operations.length === 0) return;
+    const items = operations.map((operation) => ({
+      operation,
+      ledgerIds: [...new Set([operation.ledgerId, ...(operation.result?.balanceChanges.map((c) => c.ledgerId) ?? [])])],
+    }));
+    publishOperations(this.options.redis, items).catch((error: unknown) =>
+      this.log.debug({ err: String(error) }, 'could not publish operation changes'),
+    );
+  };
+
+  /** One lease round: heartbeat, renew what is held, take or give back to reach the fair share. */
+  rebalance(): Promise<void> {
+    this.rebalancing ??= this.leaseRound().finally(() => {
+      this.rebalancing = undefined;
+    });
+    return this.rebalancing;
+  }
+
+  private async leaseRound(): Promise<void> {
+    if (this.stopped) return;
+    const { redis, partitions } = this.options;
+    const now = Date.now();
+    const ttl = this.limits.lease.leaseTtlMs;
+    await redis
+      .multi()
+      .zadd(REGISTRY_KEY, now, this.workerId)
+      .zremrangebyscore(REGISTRY_KEY, '-inf', now - ttl)
+      .pexpire(REGISTRY_KEY, ttl * 10)
+      .exec();
+    const live = Math.max(1, await redis.zcount(REGISTRY_KEY, now - ttl, '+inf'));
+    const share = Math.ceil(partitions / live);
+
+    for (const partition of [...this.held.keys()]) {
+      if (!(await this.lease.renew(partition).catch(() => false))) {
+        this.log.warn({ partition }, 'lease lost; stopping the partition');
+        await this.drop(partition, false);
+      }
+    }
+    // Give back beyond the fair share, highest first, so joining workers find partitions free.
+    for (const partition of this.heldPartitions.reverse().slice(0, Math.max(0, this.held.size - share))) {
+      this.log.info({ partition, share }, 'handing the partition back');
+      await this.drop(partition, true);
+    }
+    // Start looking at a worker-specific offset so workers do not all race for partition 0.
+    const offset = Number.parseInt(this.workerId.slice(-4), 16) % partitions;
+    for (let i = 0; i < partitions && this.held.size < share && !this.stopped; i++) {
+      const partition = (offset + i) % partitions;
+      if (this.held.has(partition) || !(await this.lease.acquire(partition))) continue;
+      const worker = new PartitionWorker({
+        partition,
+        db: this.options.db,
+        redisUrl: this.options.redisUrl,
+        appliers: this.options.appliers,
+        logger: this.options.logger,
+        publish: this.publish,
+        maxBatchOps: this.limits.maxBatchOps,
+        backoff: this.limits.backoff,
+      });
+      this.held.set(partition, worker);
+      worker.start();
+      this.log.info({ partition }, 'partition taken');
+    }
+  }
+
+  private async drop(partition: number, release: boolean): Promise<void> {
+    const worker = this.held.get(partition);
+    this.held.delete(partition);
+    await worker?.stop(this.limits.stopGraceMs);
+    if (release) await this.lease.release(partition).catch(() => undefined);
+  }
+
+  /** Re-enqueues PENDING operations of held partitions whose queue entry may be gone. */
+  async sweep(): Promise<number> {
+    const held = this.heldPartitions;
+    const pending = await pendingForSweep(this.options.db.em(), held, this.limits.sweepAfterMs);
+    if (pending.length === 0) return 0;
+    await this.options.queues.enqueue(pending);
+    this.log.info({ count: pending.length, partitions: held }, 'recovery sweep re-enqueued pending operations');
+    return pending.length;
+  }
+
+  async prune(): Promise<number> {
+    const count = await pruneEnded(this.options.db.em(), this.heldPartitions, this.limits.retentionMs);
+    if (count > 0) this.log.info({ count }, 'retention pruned ended operations');
+    return count;
+  }
+
+  /** Wakes the partition workers up (tests and the in-process API use it after accepting). */
+  wake(): void {
+    for (const worker of this.held.values()) void worker.drain();
+  }
+
+  /** Stops taking work, finishes or gives back what is in hand, releases every lease. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.rebalancing;
+    await Promise.allSettled(this.heldPartitions.map((p) => this.drop(p, true)));
+    await this.options.redis.zrem(REGISTRY_KEY, this.workerId).catch(() => undefined);
+    this.log.info('worker stopped');
+  }
+}

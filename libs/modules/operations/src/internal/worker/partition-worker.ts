@@ -1,0 +1,184 @@
+import BeeQueue from 'bee-queue';
+import { transientKind, type Database, type Logger } from '@tally/platform';
+import { toOperation } from '../operation-store.js';
+import { queueName, queueSettings, type PartitionJob } from '../queue/partition-queues.js';
+import type { Operation } from '../types.js';
+import { applyHeld, claimNext, exhaust, heldByPartition, LostOperationError, releaseHeld, type HeldOperation } from './apply-batch.js';
+import type { Appliers } from './appliers.js';
+import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
+
+/**
+ * Applies one partition while this worker holds its lease. Jobs from the partition's queue
+ * wake it up; it then drains the partition from PostgreSQL, oldest operation first, a batch
+ * per transaction, so per-ledger order holds however the queue delivered (or lost) the jobs.
+ * A batch that fails transiently is retried, with backoff, before anything later is touched.
+ */
+
+/** Jobs queued this close to a drain's start still get a drain of their own. */
+const CLOCK_SKEW_MARGIN_MS = 50;
+
+export interface PartitionWorkerOptions {
+  readonly partition: number;
+  readonly db: Database;
+  readonly redisUrl: string;
+  readonly appliers: Appliers;
+  readonly logger: Logger;
+  /** Publishes new operation states after they commit. */
+  readonly publish: (operations: readonly Operation[]) => void;
+  readonly maxBatchOps: number;
+  readonly backoff: BackoffPolicy;
+}
+
+export class PartitionWorker {
+  private readonly log: Logger;
+  private readonly stopping = new AbortController();
+  private queue: BeeQueue<PartitionJob> | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  /**
+   * Start time of the latest claim that took every PENDING operation it could see. A job queued
+   * before that (so committed before it) was taken by that claim: it needs no drain. Clock skew
+   * between processes can only make a job skip wrongly; the recovery sweep queues it again.
+   */
+  private drainedAsOfMs = 0;
+
+  constructor(private readonly options: PartitionWorkerOptions) {
+    this.log = options.logger.child({ component: 'worker', partition: options.partition });
+  }
+
+  get partition(): number {
+    return this.options.partition;
+  }
+
+  start(): void {
+    const queue = new BeeQueue<PartitionJob>(queueName(this.partition), queueSettings(this.options.redisUrl, true));
+    queue.on('error', (error) => this.log.debug({ err: error.message }, 'queue connection error'));
+    // One job at a time per partition: each one drains whatever is pending, unless a drain that
+    // started after it was queued already took its operation.
+    queue.process(1, (job) => (job.data.queuedAtMs < this.drainedAsOfMs - CLOCK_SKEW_MARGIN_MS ? Promise.resolve() : this.drain()));
+    this.queue = queue;
+    void this.drain();
+  }
+
+  /**
+   * Drains the partition; calls made while a drain runs make it go round once more, so no
+   * wake-up is lost and concurrent wake-ups cost one drain.
+   */
+  drain(): Promise<void> {
+    this.again = true;
+    this.running ??= this.loop().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  /** Stops taking jobs, finishes the batch in hand (within `graceMs`), gives back what it claimed. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping.abort();
+    await Promise.allSettled([this.queue?.close(graceMs), this.running]);
+  }
+
+  private async loop(): Promise<void> {
+    while (this.again && !this.stopping.signal.aborted) {
+      this.again = false;
+      try {
+        for (;;) {
+          if (this.stopping.signal.aborted) return;
+          const applied = await this.applyNextBatch();
+          if (applied === 0) break;
+        }
+      } catch (error) {
+        // Only an unexpected bug gets here (transient failures are retried below): log it loudly
+        // and let the next wake-up (job or sweep) try again.
+        this.log.error({ err: error }, 'partition drain failed');
+        await sleep(this.options.backoff.maxDelayMs, this.stopping.signal);
+      }
+    }
+  }
+
+  /** Applies the next batch; returns how many operations it finished. */
+  private async applyNextBatch(): Promise<number> {
+    const { db, maxBatchOps } = this.options;
+    // Operations already PROCESSING in this partition come first: a previous holder died, or a
+    // batch of ours rolled back; either way they are older than anything still PENDING.
+    let batch = await this.withConnectionRetry(() => heldByPartition(db.em(), this.partition, maxBatchOps));
+    const earlierTries = batch.length > 0 ? 1 : 0;
+    if (batch.length > 0) this.log.info({ count: batch.length }, 'resuming operations left PROCESSING');
+    if (batch.length === 0) {
+      const startedMs = Date.now();
+      batch = await this.withConnectionRetry(() => claimNext(db.em(), this.partition, maxBatchOps));
+      if (batch.length < maxBatchOps) this.drainedAsOfMs = startedMs;
+      this.options.publish(batch.map((h) => toOperation(h.row)));
+    }
+    if (batch.length === 0) return 0;
+    await this.applyWithRetries(batch, earlierTries);
+    return batch.length;
+  }
+
+  private async applyWithRetries(batch: readonly HeldOperation[], earlierTries: number): Promise<void> {
+    const { db, appliers, backoff } = this.options;
+    let tries = 0;
+    let outages = 0;
+    for (;;) {
+      if (this.stopping.signal.aborted) return this.giveBack(batch);
+      try {
+        const done = await applyHeld(db.em(), batch, appliers, this.partition, earlierTries + tries);
+        this.options.publish(done);
+        return;
+      } catch (error) {
+        if (error instanceof LostOperationError) {
+          // Someone else changed an operation we held: never apply over them. The rollback undid
+          // this batch; the next drain re-reads the truth.
+          this.log.error({ err: error.message }, 'lost an operation while applying; batch rolled back');
+          return;
+        }
+        if (transientKind(error) === 'CONNECTION') {
+          // PostgreSQL is away: nothing can progress or be recorded; wait, without spending retries.
+          outages++;
+          this.log.warn({ err: String(error), outages }, 'database unavailable; retrying the batch');
+          await sleep(backoffDelayMs(Math.min(outages, 8), backoff), this.stopping.signal);
+          continue;
+        }
+        tries++;
+        const conflict = transientKind(error) === 'CONFLICT';
+        this.log.warn({ err: String(error), tries, ops: batch.length, conflict }, 'batch failed; retrying');
+        // A conflict is the batch's bad luck: retry it whole. Anything else is likely one
+        // operation's fault: find it by applying one at a time, each with its own retries.
+        if (batch.length > 1 && (!conflict || tries >= backoff.maxAttempts)) {
+          for (const one of batch) await this.applyWithRetries([one], earlierTries + tries);
+          return;
+        }
+        if (tries >= backoff.maxAttempts) {
+          const [only] = batch as [HeldOperation];
+          const failed = await this.withConnectionRetry(() => exhaust(db.em(), only, earlierTries + tries, error));
+          this.log.error({ operationId: only.row.id, err: String(error) }, 'operation failed: retries exhausted');
+          this.options.publish([failed]);
+          return;
+        }
+        await sleep(backoffDelayMs(tries, backoff), this.stopping.signal);
+      }
+    }
+  }
+
+  /** On stop: hand the batch back as PENDING for the next holder (best effort; if the database is away, the next holder resumes them). */
+  private async giveBack(batch: readonly HeldOperation[]): Promise<void> {
+    try {
+      this.options.publish(await releaseHeld(this.options.db.em(), batch));
+    } catch (error) {
+      this.log.warn({ err: String(error), ops: batch.length }, 'could not release operations on stop; the next holder resumes them');
+    }
+  }
+
+  /** Retries `step` while PostgreSQL is unreachable (until stopping); other errors propagate. */
+  private async withConnectionRetry<T>(step: () => Promise<T>): Promise<T> {
+    for (let outage = 1; ; outage++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (transientKind(error) === undefined || this.stopping.signal.aborted) throw error;
+        this.log.warn({ err: String(error), outage }, 'database unavailable; retrying');
+        await sleep(backoffDelayMs(Math.min(outage, 8), this.options.backoff), this.stopping.signal);
+      }
+    }
+  }
+}
