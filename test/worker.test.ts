@@ -1,7 +1,21 @@
 import { createOperationsFacade, PartitionQueues, RETRIES_EXHAUSTED, type Operation, type OperationSpec } from '@tally/operations';
 import { createLogger, TallyError } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { isolatedEnv } from './support/server.js';
 import { eventually, openStack, PARTITIONS, type Stack } from './support/stack.js';
+
+/** `npm run requeue` as built (the suite's build step makes apps/server/dist). */
+function requeueTool(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) =>
+    execFile(
+      process.execPath,
+      ['apps/server/dist/requeue.js', ...args],
+      { env: { ...process.env, ...isolatedEnv('worker', 3), TALLY_PARTITIONS: String(PARTITIONS) } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
 
 /**
  * The worker machinery on a database and Redis index of its own: racing workers, a lost
@@ -87,7 +101,7 @@ describe('recovery sweep', () => {
     await deadQueues.close();
     if (!outcome?.ok) throw new Error('not accepted');
     expect(outcome.operation.status).toBe('PENDING');
-    expect(await stack.redis.exists(`tally:partition-${outcome.partition}:jobs`)).toBe(0);
+    expect(await stack.redis.hexists(`tally:partition-${outcome.partition}:jobs`, outcome.operation.id)).toBe(0);
 
     const worker = await stack.startWorker();
     try {
@@ -118,8 +132,12 @@ describe('retries', () => {
     expect(failed?.error?.details['last_error']).toContain('applier bug');
     expect(await entriesOf(ledgerId)).toEqual([]);
 
-    const requeued = await stack.operations.requeue(op!.id);
-    expect(requeued).toMatchObject({ status: 'PENDING', error: null });
+    // The operator's tool, as run from a shell: list, then requeue.
+    const listed = await requeueTool([]);
+    expect(listed.stdout).toContain(op!.id);
+    const requeued = await requeueTool([op!.id]);
+    expect([requeued.code, requeued.stdout]).toEqual([0, `${op!.id}: requeued (version 4)\n`]);
+    expect(await stack.operations.getOperation(op!.id)).toMatchObject({ status: 'PENDING', error: null });
     const healthy = await stack.startWorker();
     try {
       const [done] = await allEnded([op!.id]);
@@ -128,9 +146,9 @@ describe('retries', () => {
     } finally {
       await healthy.stop();
     }
-    const refused = await stack.operations.requeue(op!.id).catch((e: unknown) => e);
-    expect(refused).toBeInstanceOf(TallyError);
-    expect((refused as TallyError).code).toBe('FAILED_PRECONDITION');
+    const refused = await requeueTool([op!.id]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('is COMPLETED: only operations FAILED RETRIES_EXHAUSTED can be requeued');
   });
 });
 

@@ -12,6 +12,8 @@ log "contracts"
 bash tools/check-contracts.sh
 log "lint and typecheck (nx run-many)"
 npx nx run-many -t lint typecheck --output-style=static --verbose=false
+log "build (the fault suites run the built server as users do)"
+npx nx run-many -t build --output-style=static --verbose=false
 log "tests (vitest)"
 mkdir -p tmp
 status=0

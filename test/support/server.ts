@@ -39,7 +39,7 @@ export const TEST_WORKER_LIMITS = {
  * A database and Redis index of a suite's own, for suites that break things (flush Redis, kill
  * workers): nothing they do can disturb the suites sharing the default ones.
  */
-export function isolatedEnv(name: string, redisDb: number): Record<string, string> {
+export function isolatedEnv(name: string, redisDb: number): { DATABASE_URL: string; REDIS_URL: string } {
   const database = new URL(TEST_DATABASE_URL);
   database.pathname = `/tally_test_${name}`;
   const redis = new URL(TEST_REDIS_URL);

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-/** `npm start` runs this: the whole service in one process, in the foreground, until SIGTERM or SIGINT. */
-import { ConfigError, createLogger, loadConfig, type Config } from '@tally/platform';
+/**
+ * `npm start` runs this: one Tally process in the foreground until SIGTERM or SIGINT. By
+ * default it serves the API and runs the worker (TALLY_ROLE=all); TALLY_ROLE=api or worker
+ * runs one half.
+ */
+import { ConfigError, createLogger, loadConfig, stopOnSignals, type Config } from '@tally/platform';
 import { startServer } from './server.js';
 
 let config: Config;
@@ -17,18 +21,7 @@ process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unha
 
 try {
   const server = await startServer(config, logger);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      server.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    });
-  }
+  stopOnSignals(logger, () => server.stop());
 } catch (error) {
   logger.fatal({ err: error }, 'tally failed to start');
   process.exit(1);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-/** A worker-only process: the same worker `npm start` runs in-process, on its own. */
-import { ConfigError, createLogger, loadConfig, type Config } from '@tally/platform';
+/** `npm run worker`: a worker-only process, the same worker `npm start` runs in-process. */
+import { ConfigError, createLogger, loadConfig, stopOnSignals, type Config } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 
 let config: Config;
@@ -13,24 +13,15 @@ try {
 }
 
 const logger = createLogger(config.logLevel, 'tally-worker');
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+
 try {
   const infra = await openInfrastructure(config, logger);
   const worker = startWorker(infra, config, logger);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, 'shutting down');
-      worker
-        .stop()
-        .then(() => infra.close())
-        .then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
-    });
-  }
+  stopOnSignals(logger, async () => {
+    await worker.stop();
+    await infra.close();
+  });
 } catch (error) {
   logger.fatal({ err: error }, 'tally worker failed to start');
   process.exit(1);

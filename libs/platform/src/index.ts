@@ -28,3 +28,4 @@ export { createRedis, connectRedis } from './redis.js';
 export type { Redis } from './redis.js';
 export { transientKind } from './transient.js';
 export type { TransientKind } from './transient.js';
+export { stopOnSignals } from './process.js';

@@ -4,7 +4,7 @@ import { cancelOperation } from './cancel-operation.js';
 import { publishOperations } from './feed/feed-events.js';
 import type { PartitionQueues } from './queue/partition-queues.js';
 import { getOperation, listOperations } from './read-operations.js';
-import { requeueOperation } from './requeue.js';
+import { listRequeueable, requeueOperation } from './requeue.js';
 import type { ListOperationsInput, Operation } from './types.js';
 
 export interface OperationsFacade {
@@ -18,6 +18,8 @@ export interface OperationsFacade {
   accept(specs: readonly OperationSpec[]): Promise<AcceptOutcome[]>;
   /** Puts an operation that FAILED RETRIES_EXHAUSTED back to PENDING and queues it. */
   requeue(operationId: string): Promise<Operation>;
+  /** Operations FAILED RETRIES_EXHAUSTED, oldest first: what operators may requeue. */
+  listRequeueable(limit: number): Promise<Operation[]>;
 }
 
 export interface OperationsDeps {
@@ -93,5 +95,6 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
       announce([requeued.operation]);
       return requeued.operation;
     },
+    listRequeueable: (limit) => listRequeueable(deps.db.em(), limit),
   };
 }

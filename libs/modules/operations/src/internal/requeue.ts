@@ -33,3 +33,19 @@ export async function requeueOperation(
     { operation_id: operationId, status: current.status },
   );
 }
+
+/** Most operations one listing shows. */
+export const MAX_REQUEUEABLE_LISTED = 1_000;
+
+/** Operations waiting for an operator: FAILED only because retries ran out, oldest first. */
+export async function listRequeueable(em: EntityManager, limit: number): Promise<Operation[]> {
+  const rows = await executeReturning(
+    em,
+    `select * from operations.operation
+      where status = 'FAILED' and error ->> 'code' = ? and pruned_time is null
+      order by seq
+      limit ?`,
+    [RETRIES_EXHAUSTED, Math.min(Math.max(1, limit), MAX_REQUEUEABLE_LISTED)],
+  );
+  return rows.map(toOperation);
+}

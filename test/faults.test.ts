@@ -1,0 +1,151 @@
+import { createClient, type Client } from '@connectrpc/connect';
+import { createConnectTransport } from '@connectrpc/connect-node';
+import { LedgerService, TransactionType } from '@tally/contracts';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audit } from './support/audit.js';
+import { spawnTally, type TallyProcess } from './support/process.js';
+import { isolatedEnv } from './support/server.js';
+import { eventually } from './support/stack.js';
+
+/**
+ * Faults against the real process: SIGKILL mid-load, SIGTERM mid-load, and Redis losing every
+ * queue. Clients retry what they could not get an answer for, with the same transaction ids,
+ * as a careful client does. Whatever happens, each accepted operation ends applied exactly
+ * once: balances equal the sum of what was accepted, and the books balance.
+ */
+const env = { ...isolatedEnv('faults', 7), TALLY_PARTITIONS: '4' };
+const LEDGERS = 10;
+let db: pg.Client;
+let redis: Redis;
+
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: env.DATABASE_URL });
+  // The first process creates and migrates the database.
+  const first = await spawnTally(env);
+  first.child.kill('SIGTERM');
+  await first.exited;
+  await db.connect();
+  redis = new Redis(env.REDIS_URL);
+});
+afterAll(async () => {
+  await db.end();
+  redis.disconnect();
+});
+
+function client(p: TallyProcess): Client<typeof LedgerService> {
+  return createClient(LedgerService, createConnectTransport({ baseUrl: `http://127.0.0.1:${p.httpPort}`, httpVersion: '1.1' }));
+}
+
+/** `count` credits of 1..10 over the ledgers, as batches of 50; each batch retried until answered. */
+function plan(run: string, ledgerIds: string[], count: number) {
+  return Array.from({ length: count / 50 }, (_, b) =>
+    Array.from({ length: 50 }, (_, i) => {
+      const n = b * 50 + i;
+      return { ledgerId: ledgerIds[n % ledgerIds.length]!, transactionId: `${run}-${n}`, type: TransactionType.CREDIT, amount: BigInt(1 + (n % 10)), currency: 'USD' };
+    }),
+  );
+}
+
+async function submitAll(getClient: () => Client<typeof LedgerService>, batches: ReturnType<typeof plan>): Promise<void> {
+  for (const transactions of batches) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { results } = await getClient().submitTransactions({ transactions });
+        if (results.every((r) => r.outcome.case === 'operation')) break;
+        throw new Error(`refused: ${results.find((r) => r.outcome.case === 'error')?.outcome.value?.toString()}`);
+      } catch (error) {
+        if (attempt > 200) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+}
+
+async function createLedgers(c: Client<typeof LedgerService>): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < LEDGERS; i++) ids.push((await c.createLedger({ name: `fault ${i}`, currencies: ['USD'] })).ledger!.id);
+  return ids;
+}
+
+async function unfinished(run: string): Promise<number> {
+  const { rows } = await db.query<{ n: string }>(
+    `select count(*)::text as n from operations.operation where transaction_id like $1 and status in ('PENDING', 'PROCESSING')`,
+    [`${run}-%`],
+  );
+  return Number(rows[0]!.n);
+}
+
+async function expectExactlyOnce(run: string, ledgerIds: string[], batches: ReturnType<typeof plan>, c: Client<typeof LedgerService>) {
+  expect(await eventually(() => unfinished(run), (n) => n === 0, 90_000)).toBe(0);
+  const { rows } = await db.query<{ status: string; n: string }>(
+    `select status, count(*)::text as n from operations.operation where transaction_id like $1 group by status`,
+    [`${run}-%`],
+  );
+  expect(rows).toEqual([{ status: 'COMPLETED', n: String(batches.flat().length) }]);
+  const expected = new Map<string, bigint>();
+  for (const t of batches.flat()) expected.set(t.ledgerId, (expected.get(t.ledgerId) ?? 0n) + t.amount);
+  for (const ledgerId of ledgerIds) {
+    const { balances } = await c.getBalances({ ledgerId });
+    expect([ledgerId, balances[0]?.amount]).toEqual([ledgerId, expected.get(ledgerId)]);
+  }
+  expect(await audit(ledgerIds, env.DATABASE_URL)).toEqual({ currenciesNotZero: [], balancesNotEntries: [], operationsWithoutOneEntry: [] });
+}
+
+describe('faults', () => {
+  it('SIGKILL mid-load loses nothing and applies nothing twice', { timeout: 180_000 }, async () => {
+    let tally = await spawnTally(env);
+    const ledgerIds = await createLedgers(client(tally));
+    const run = `kill-${Date.now()}`;
+    const batches = plan(run, ledgerIds, 2_000);
+    const submitting = submitAll(() => client(tally), batches);
+    // Kill once a good part is accepted, then start again while the client keeps retrying.
+    const accepted = () =>
+      db.query(`select count(*)::int as n from operations.operation where transaction_id like $1`, [`${run}-%`]).then((r) => r.rows[0].n as number);
+    expect(await eventually(accepted, (n) => n > 600, 30_000)).toBeLessThan(2_000);
+    tally.child.kill('SIGKILL');
+    await tally.exited;
+    tally = await spawnTally(env);
+    await submitting;
+    await expectExactlyOnce(run, ledgerIds, batches, client(tally));
+    tally.child.kill('SIGTERM');
+    expect(await tally.exited).toBe(0);
+  });
+
+  it('SIGTERM mid-load stops cleanly: no operation is left PROCESSING', { timeout: 180_000 }, async () => {
+    let tally = await spawnTally(env);
+    const ledgerIds = await createLedgers(client(tally));
+    const run = `term-${Date.now()}`;
+    const batches = plan(run, ledgerIds, 2_000);
+    await submitAll(() => client(tally), batches.slice(0, 20));
+    tally.child.kill('SIGTERM');
+    expect(await tally.exited).toBe(0);
+    const { rows } = await db.query(`select count(*)::int as n from operations.operation where status = 'PROCESSING'`);
+    expect(rows[0].n).toBe(0);
+    tally = await spawnTally(env);
+    await submitAll(() => client(tally), batches.slice(20));
+    await expectExactlyOnce(run, ledgerIds, batches, client(tally));
+    tally.child.kill('SIGTERM');
+    await tally.exited;
+  });
+
+  it('Redis losing every queue entry (FLUSHDB) still ends with each operation applied once', { timeout: 180_000 }, async () => {
+    const tally = await spawnTally({ ...env, TALLY_ROLE: 'api' });
+    const ledgerIds = await createLedgers(client(tally));
+    const run = `flush-${Date.now()}`;
+    const batches = plan(run, ledgerIds, 2_000);
+    await submitAll(() => client(tally), batches);
+    await redis.flushdb();
+    expect(await unfinished(run)).toBe(2_000);
+    const worker = await spawnTally({ ...env, TALLY_ROLE: 'all' });
+    try {
+      await expectExactlyOnce(run, ledgerIds, batches, client(tally));
+    } finally {
+      worker.child.kill('SIGTERM');
+      tally.child.kill('SIGTERM');
+      await Promise.all([worker.exited, tally.exited]);
+    }
+  });
+});
+
