@@ -97,4 +97,19 @@ describe('operations facade', () => {
     expect(refused.message).toContain('is COMPLETED');
     expect((await operations.getOperation(id)).version).toBe(1n);
   });
+
+  it('cannot be moved backwards or skip a version, even by hand-written SQL', async () => {
+    const id = await accepted(randomUUID(), 'TRANSACTION', 'COMPLETED');
+    const conn = db.orm.em.getConnection();
+    await expect(conn.execute(`update operations.operation set status = 'PENDING', version = version + 1 where id = ?`, [id])).rejects.toThrow(
+      /cannot move from COMPLETED to PENDING/,
+    );
+    const pending = await accepted(randomUUID());
+    await expect(conn.execute(`update operations.operation set status = 'PROCESSING' where id = ?`, [pending])).rejects.toThrow(
+      /version must grow by one/,
+    );
+    await expect(conn.execute(`update operations.operation set transaction_id = 'other', version = version + 1 where id = ?`, [pending])).rejects.toThrow(
+      /immutable/,
+    );
+  });
 });
