@@ -18,6 +18,7 @@ const projects: Array<[name: string, root: string]> = [
   ['@tally/runtime', 'libs/runtime'],
   ['@tally/server', 'apps/server'],
   ['@tally/worker', 'apps/worker'],
+  ['@tally/rates-mock', 'apps/rates-mock'],
 ];
 
 export default defineConfig({

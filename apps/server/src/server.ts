@@ -1,5 +1,4 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
-import { createExchangeFacade } from '@tally/exchange';
 import { createOperationWatcher, type OperationsWorker, type WorkerLimits } from '@tally/operations';
 import { connectRedis, createRedis, type Config, type Logger } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
@@ -56,8 +55,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const watcher = createOperationWatcher({ subscriber, db, logger });
     const watches = watchHandlers({ watcher, requireLedger: async (ledgerId) => void (await ledgers.getLedger(ledgerId)) });
     const bindings: ServiceBinding[] = [
-      bindService(LedgerService, ledgerServiceHandlers(ledgers, operations, logger)),
-      bindService(ExchangeService, exchangeServiceHandlers(createExchangeFacade())),
+      bindService(LedgerService, ledgerServiceHandlers(ledgers, operations, infra.exchange, logger)),
+      bindService(ExchangeService, exchangeServiceHandlers(infra.exchange)),
       bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
     ];
     checkProcessingPatterns(bindings);

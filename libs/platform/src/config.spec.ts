@@ -14,6 +14,11 @@ describe('loadConfig', () => {
       requestTimeoutMs: 10_000,
       role: 'all',
       retentionHours: 168,
+      ratesUrl: 'http://127.0.0.1:8090',
+      ratesTimeoutMs: 2_000,
+      ratesCacheTtlMs: 60_000,
+      ratesMaxStalenessMs: 900_000,
+      quoteTtlMs: 30_000,
     });
   });
 

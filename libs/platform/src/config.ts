@@ -30,6 +30,15 @@ export interface Config {
   readonly role: Role;
   /** How long operation results and failure reasons stay readable after an operation ends. */
   readonly retentionHours: number;
+  /** The external exchange-rate provider (the project ships a mock: apps/rates-mock). */
+  readonly ratesUrl: string;
+  readonly ratesTimeoutMs: number;
+  /** How long fetched rates are served from the Redis cache. */
+  readonly ratesCacheTtlMs: number;
+  /** How old the last known rates may be when the provider is down; beyond it, UNAVAILABLE. */
+  readonly ratesMaxStalenessMs: number;
+  /** How long a quote locks its rate. */
+  readonly quoteTtlMs: number;
 }
 
 export const DEFAULTS = {
@@ -43,6 +52,11 @@ export const DEFAULTS = {
   TALLY_REQUEST_TIMEOUT_MS: '10000',
   TALLY_ROLE: 'all',
   TALLY_RETENTION_HOURS: '168',
+  TALLY_RATES_URL: 'http://127.0.0.1:8090',
+  TALLY_RATES_TIMEOUT_MS: '2000',
+  TALLY_RATES_CACHE_TTL_MS: '60000',
+  TALLY_RATES_MAX_STALENESS_MS: '900000',
+  TALLY_QUOTE_TTL_MS: '30000',
 } as const;
 
 export class ConfigError extends Error {
@@ -63,7 +77,7 @@ export function loadConfig(env: Env = process.env): Config {
     return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
   };
 
-  const url = (name: 'DATABASE_URL' | 'REDIS_URL', protocols: readonly string[]): string => {
+  const url = (name: 'DATABASE_URL' | 'REDIS_URL' | 'TALLY_RATES_URL', protocols: readonly string[]): string => {
     const raw = read(name);
     let parsed: URL;
     try {
@@ -119,6 +133,11 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer('TALLY_REQUEST_TIMEOUT_MS', 100, 600_000),
     role: role as Role,
     retentionHours: integer('TALLY_RETENTION_HOURS', 1, 87_600),
+    ratesUrl: url('TALLY_RATES_URL', ['http:', 'https:']),
+    ratesTimeoutMs: integer('TALLY_RATES_TIMEOUT_MS', 50, 60_000),
+    ratesCacheTtlMs: integer('TALLY_RATES_CACHE_TTL_MS', 100, 86_400_000),
+    ratesMaxStalenessMs: integer('TALLY_RATES_MAX_STALENESS_MS', 0, 7 * 86_400_000),
+    quoteTtlMs: integer('TALLY_QUOTE_TTL_MS', 1_000, 86_400_000),
   };
   if (config.grpcPort !== 0 && config.grpcPort === config.httpPort) {
     problems.push(`TALLY_GRPC_PORT and TALLY_HTTP_PORT are both ${config.grpcPort}: they must differ`);

@@ -1,7 +1,11 @@
+import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
 import { createOperationsFacade, PartitionQueues, type OperationsFacade } from '@tally/operations';
 import { connectRedis, createRedis, type Config, type Database, type Logger, type Redis } from '@tally/platform';
 import { prepareDatabase } from './database.js';
+
+/** Five failures in a row open the rate provider's circuit for ten seconds. */
+const RATE_PROVIDER_BREAKER = { failureThreshold: 5, openMs: 10_000 } as const;
 
 /** What every Tally process opens first, whatever it runs: storage, queues, module facades. */
 export interface Infrastructure {
@@ -10,6 +14,7 @@ export interface Infrastructure {
   readonly queues: PartitionQueues;
   readonly ledgers: LedgersFacade;
   readonly operations: OperationsFacade;
+  readonly exchange: ExchangeFacade;
   close(): Promise<void>;
 }
 
@@ -24,6 +29,19 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
     queues,
     ledgers: createLedgersFacade(db),
     operations: createOperationsFacade({ db, redis, queues, partitions: config.partitions, logger }),
+    exchange: createExchangeFacade({
+      db,
+      redis,
+      logger,
+      quoteTtlMs: config.quoteTtlMs,
+      rates: {
+        providerUrl: config.ratesUrl,
+        timeoutMs: config.ratesTimeoutMs,
+        cacheTtlMs: config.ratesCacheTtlMs,
+        maxStalenessMs: config.ratesMaxStalenessMs,
+        breaker: RATE_PROVIDER_BREAKER,
+      },
+    }),
     async close() {
       await queues.close();
       redis.disconnect();

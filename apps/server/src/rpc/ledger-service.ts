@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
 import {
+  ConvertedTotalSchema,
   CreateLedgerResponseSchema,
   EnableCurrencyResponseSchema,
   GetBalancesResponseSchema,
@@ -9,9 +10,11 @@ import {
   ListLedgersResponseSchema,
   type LedgerService,
 } from '@tally/contracts';
+import type { ExchangeFacade } from '@tally/exchange';
 import type { LedgersFacade } from '@tally/ledgers';
 import type { OperationsFacade } from '@tally/operations';
 import type { Logger } from '@tally/platform';
+import { rateToProto } from './exchange-service.js';
 import { balanceToProto, entryToProto, ledgerToProto } from './mapping.js';
 import { submitTransaction, submitTransactions } from './submit.js';
 
@@ -19,6 +22,7 @@ import { submitTransaction, submitTransactions } from './submit.js';
 export function ledgerServiceHandlers(
   ledgers: LedgersFacade,
   operations: OperationsFacade,
+  exchange: ExchangeFacade,
   logger: Logger,
 ): Partial<ServiceImpl<typeof LedgerService>> {
   return {
@@ -54,7 +58,13 @@ export function ledgerServiceHandlers(
 
     async getBalances(req) {
       const balances = await ledgers.getBalances(req.ledgerId);
-      return create(GetBalancesResponseSchema, { balances: balances.map(balanceToProto) });
+      const total = req.convertTo === '' ? undefined : await exchange.convertTotal(balances, req.convertTo);
+      return create(GetBalancesResponseSchema, {
+        balances: balances.map(balanceToProto),
+        ...(total && {
+          convertedTotal: create(ConvertedTotalSchema, { ...total, rates: total.rates.map((r) => rateToProto(r)) }),
+        }),
+      });
     },
 
     async listEntries(req) {

@@ -4,7 +4,7 @@
 import { checkCurrencyCode, checkPositiveAmount } from './internal/checks.js';
 import { catalogue, type Currency } from './internal/catalogue.js';
 import { addMinorUnits, formatMinorUnits, INT64_MAX, INT64_MIN, isInt64 } from './internal/money.js';
-import { chainRates, convertMinorUnits, formatRate, invertRate, parseRate, roundHalfEven } from './internal/conversion.js';
+import { chainRates, convertMinorUnits, formatRate, invertRate, parseRate, roundHalfEven, sumConverted } from './internal/conversion.js';
 
 export type { ExactRate } from './internal/conversion.js';
 export { MAX_RATE_DIGITS } from './internal/conversion.js';
@@ -33,4 +33,4 @@ export const currencies: CurrenciesFacade = {
 export const money = { INT64_MAX, INT64_MIN, isInt64, addMinorUnits, formatMinorUnits } as const;
 
 /** Exact rates and conversion, rounded half-even; the one place money changes currency. */
-export const conversion = { parseRate, formatRate, invertRate, chainRates, convertMinorUnits, roundHalfEven } as const;
+export const conversion = { parseRate, formatRate, invertRate, chainRates, convertMinorUnits, sumConverted, roundHalfEven } as const;

@@ -1,17 +1,16 @@
 /**
- * Exchange: currencies offered for conversion, rates, quotes and exchanges between two
- * currencies of a ledger. Rates and quotes arrive with the rate provider (issue #4); today
- * the module answers which currencies exist.
+ * Exchange: currencies offered for conversion, rates from the external provider (cached, with a
+ * circuit breaker and a bounded-staleness fallback), quotes, and converted totals. Owns the
+ * PostgreSQL schema `exchange`. Exchanges between currencies of a ledger arrive with #4's
+ * composite operations.
  */
-import { currencies, type Currency } from '@tally/currencies';
+import type { ModuleSchema } from '@tally/platform';
+import { exchangeMigrations } from './internal/schema.js';
 
-export type { Currency };
+export { createExchangeFacade, RATE_FRACTION_DIGITS } from './internal/facade.js';
+export type { ConvertedTotal, ExchangeDeps, ExchangeFacade, Rate } from './internal/facade.js';
+export type { Quote } from './internal/quotes.js';
+export type { RatePolicy } from './internal/rate-source.js';
+export type { Currency } from '@tally/currencies';
 
-export interface ExchangeFacade {
-  /** Every supported ISO 4217 currency, ordered by code. */
-  listCurrencies(): readonly Currency[];
-}
-
-export function createExchangeFacade(): ExchangeFacade {
-  return { listCurrencies: () => currencies.list() };
-}
+export const exchangeSchema: ModuleSchema = { name: 'exchange', entities: [], migrations: exchangeMigrations };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INT64_MAX, INT64_MIN } from './money.js';
-import { chainRates, convertMinorUnits, formatRate, invertRate, parseRate, roundHalfEven } from './conversion.js';
+import { chainRates, convertMinorUnits, formatRate, invertRate, parseRate, roundHalfEven, sumConverted } from './conversion.js';
 
 const rate = (text: string) => {
   const parsed = parseRate(text);
@@ -96,5 +96,34 @@ describe('convertMinorUnits', () => {
   it('refuses exponents outside ISO 4217 and non-positive rates', () => {
     expect(() => convertMinorUnits(1n, 5, 2, rate('1'))).toThrow(RangeError);
     expect(() => convertMinorUnits(1n, 2, 2, { numerator: 0n, denominator: 1n })).toThrow(RangeError);
+  });
+});
+
+describe('sumConverted', () => {
+  it('rounds the total once, not each term', () => {
+    // Three times USD 0.01 at 0.5: each alone rounds to 0.00 (half-even), together 0.015 -> 0.02.
+    const third = { amount: 1n, fromExponent: 2, rate: rate('0.5') };
+    expect(convertMinorUnits(1n, 2, 2, rate('0.5'))).toBe(0n);
+    expect(sumConverted([third, third, third], 2)).toBe(2n);
+  });
+
+  it('adds balances of different exponents into one currency', () => {
+    // USD 10.00 at 151.37 + JPY 500 at 1 + BHD 1.000 at 402.5 = 1513.7 + 500 + 402.5 = 2416.2 -> JPY 2416
+    expect(
+      sumConverted(
+        [
+          { amount: 1_000n, fromExponent: 2, rate: rate('151.37') },
+          { amount: 500n, fromExponent: 0, rate: rate('1') },
+          { amount: 1_000n, fromExponent: 3, rate: rate('402.5') },
+        ],
+        0,
+      ),
+    ).toBe(2_416n);
+    expect(sumConverted([], 2)).toBe(0n);
+  });
+
+  it('refuses a total beyond int64', () => {
+    const big = { amount: INT64_MAX, fromExponent: 2, rate: rate('1') };
+    expect(sumConverted([big, { amount: 1n, fromExponent: 2, rate: rate('1') }], 2)).toBeUndefined();
   });
 });

@@ -63,6 +63,29 @@ export function convertMinorUnits(amount: bigint, fromExponent: number, toExpone
   return isInt64(converted) ? converted : undefined;
 }
 
+/**
+ * The sum of several amounts, each converted into the target currency at its own rate, rounded
+ * once (half-even) at the end: a total without a rounding error per term.
+ */
+export function sumConverted(
+  terms: ReadonlyArray<{ readonly amount: bigint; readonly fromExponent: number; readonly rate: ExactRate }>,
+  toExponent: number,
+): bigint | undefined {
+  checkExponent(toExponent);
+  let numerator = 0n;
+  let denominator = 1n;
+  for (const { amount, fromExponent, rate } of terms) {
+    checkExponent(fromExponent);
+    const n = amount * rate.numerator * 10n ** BigInt(toExponent);
+    const d = rate.denominator * 10n ** BigInt(fromExponent);
+    [numerator, denominator] = [numerator * d + n * denominator, denominator * d];
+    const divisor = gcd(numerator, denominator);
+    [numerator, denominator] = [numerator / divisor, denominator / divisor];
+  }
+  const total = roundHalfEven(numerator, denominator);
+  return isInt64(total) ? total : undefined;
+}
+
 /** numerator / denominator rounded to the nearest integer, ties to the even neighbour. */
 export function roundHalfEven(numerator: bigint, denominator: bigint): bigint {
   if (denominator === 0n) throw new RangeError('division by zero');

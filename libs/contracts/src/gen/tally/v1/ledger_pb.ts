@@ -8,6 +8,8 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Status } from "../../google/rpc/status_pb.js";
 import { file_google_rpc_status } from "../../google/rpc/status_pb.js";
+import type { Rate } from "./exchange_pb.js";
+import { file_tally_v1_exchange } from "./exchange_pb.js";
 import type { Operation } from "./operation_pb.js";
 import { file_tally_v1_operation } from "./operation_pb.js";
 import { file_tally_v1_options } from "./options_pb.js";
@@ -17,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/v1/ledger.proto.
  */
 export const file_tally_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("ChV0YWxseS92MS9sZWRnZXIucHJvdG8SCHRhbGx5LnYxIrMBCgZMZWRnZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjdXJyZW5jaWVzGAMgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAQgASgIEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoHQmFsYW5jZRIQCghjdXJyZW5jeRgBIAEoCRIOCgZhbW91bnQYAiABKAMSEAoIZXhwb25lbnQYAyABKAUivgEKBUVudHJ5EgoKAmlkGAEgASgJEhEKCWxlZGdlcl9pZBgCIAEoCRIUCgxvcGVyYXRpb25faWQYAyABKAkSFgoOdHJhbnNhY3Rpb25faWQYBCABKAkSEAoIY3VycmVuY3kYBSABKAkSDgoGYW1vdW50GAYgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKE0NyZWF0ZUxlZGdlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpjdXJyZW5jaWVzGAIgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkiOAoUQ3JlYXRlTGVkZ2VyUmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIiUKEEdldExlZGdlclJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJIjUKEUdldExlZGdlclJlc3BvbnNlEiAKBmxlZGdlchgBIAEoCzIQLnRhbGx5LnYxLkxlZGdlciI7ChJMaXN0TGVkZ2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoTTGlzdExlZGdlcnNSZXNwb25zZRIhCgdsZWRnZXJzGAEgAygLMhAudGFsbHkudjEuTGVkZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVFbmFibGVDdXJyZW5jeVJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJIjoKFkVuYWJsZUN1cnJlbmN5UmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIicKEkdldEJhbGFuY2VzUmVxdWVzdBIRCglsZWRnZXJfaWQYASABKAkiOgoTR2V0QmFsYW5jZXNSZXNwb25zZRIjCghiYWxhbmNlcxgBIAMoCzIRLnRhbGx5LnYxLkJhbGFuY2UiYAoSTGlzdEVudHJpZXNSZXF1ZXN0EhEKCWxlZGdlcl9pZBgBIAEoCRIQCghjdXJyZW5jeRgCIAEoCRIRCglwYWdlX3NpemUYAyABKAUSEgoKcGFnZV90b2tlbhgEIAEoCSJQChNMaXN0RW50cmllc1Jlc3BvbnNlEiAKB2VudHJpZXMYASADKAsyDy50YWxseS52MS5FbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkihQIKGFN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdBIRCglsZWRnZXJfaWQYASABKAkSFgoOdHJhbnNhY3Rpb25faWQYAiABKAkSJwoEdHlwZRgDIAEoDjIZLnRhbGx5LnYxLlRyYW5zYWN0aW9uVHlwZRIOCgZhbW91bnQYBCABKAMSEAoIY3VycmVuY3kYBSABKAkSQgoIbWV0YWRhdGEYBiADKAsyMC50YWxseS52MS5TdWJtaXRUcmFuc2FjdGlvblJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQwoZU3VibWl0VHJhbnNhY3Rpb25SZXNwb25zZRImCglvcGVyYXRpb24YASABKAsyEy50YWxseS52MS5PcGVyYXRpb24iVQoZU3VibWl0VHJhbnNhY3Rpb25zUmVxdWVzdBI4Cgx0cmFuc2FjdGlvbnMYASADKAsyIi50YWxseS52MS5TdWJtaXRUcmFuc2FjdGlvblJlcXVlc3QigwEKGFN1Ym1pdFRyYW5zYWN0aW9uc1Jlc3VsdBINCgVpbmRleBgBIAEoBRIoCglvcGVyYXRpb24YAiABKAsyEy50YWxseS52MS5PcGVyYXRpb25IABIjCgVlcnJvchgDIAEoCzISLmdvb2dsZS5ycGMuU3RhdHVzSABCCQoHb3V0Y29tZSJRChpTdWJtaXRUcmFuc2FjdGlvbnNSZXNwb25zZRIzCgdyZXN1bHRzGAEgAygLMiIudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25zUmVzdWx0IvEBChVTdWJtaXRUcmFuc2ZlclJlcXVlc3QSFgoOZnJvbV9sZWRnZXJfaWQYASABKAkSFAoMdG9fbGVkZ2VyX2lkGAIgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAMgASgJEhAKCGN1cnJlbmN5GAQgASgJEg4KBmFtb3VudBgFIAEoAxI/CghtZXRhZGF0YRgGIAMoCzItLnRhbGx5LnYxLlN1Ym1pdFRyYW5zZmVyUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJAChZTdWJtaXRUcmFuc2ZlclJlc3BvbnNlEiYKCW9wZXJhdGlvbhgBIAEoCzITLnRhbGx5LnYxLk9wZXJhdGlvbipsCg9UcmFuc2FjdGlvblR5cGUSIAocVFJBTlNBQ1RJT05fVFlQRV9VTlNQRUNJRklFRBAAEhsKF1RSQU5TQUNUSU9OX1RZUEVfQ1JFRElUEAESGgoWVFJBTlNBQ1RJT05fVFlQRV9ERUJJVBACMqcGCg1MZWRnZXJTZXJ2aWNlElMKDENyZWF0ZUxlZGdlchIdLnRhbGx5LnYxLkNyZWF0ZUxlZGdlclJlcXVlc3QaHi50YWxseS52MS5DcmVhdGVMZWRnZXJSZXNwb25zZSIEyPMYARJKCglHZXRMZWRnZXISGi50YWxseS52MS5HZXRMZWRnZXJSZXF1ZXN0GhsudGFsbHkudjEuR2V0TGVkZ2VyUmVzcG9uc2UiBMjzGAESUAoLTGlzdExlZGdlcnMSHC50YWxseS52MS5MaXN0TGVkZ2Vyc1JlcXVlc3QaHS50YWxseS52MS5MaXN0TGVkZ2Vyc1Jlc3BvbnNlIgTI8xgBElkKDkVuYWJsZUN1cnJlbmN5Eh8udGFsbHkudjEuRW5hYmxlQ3VycmVuY3lSZXF1ZXN0GiAudGFsbHkudjEuRW5hYmxlQ3VycmVuY3lSZXNwb25zZSIEyPMYARJQCgtHZXRCYWxhbmNlcxIcLnRhbGx5LnYxLkdldEJhbGFuY2VzUmVxdWVzdBodLnRhbGx5LnYxLkdldEJhbGFuY2VzUmVzcG9uc2UiBMjzGAESUAoLTGlzdEVudHJpZXMSHC50YWxseS52MS5MaXN0RW50cmllc1JlcXVlc3QaHS50YWxseS52MS5MaXN0RW50cmllc1Jlc3BvbnNlIgTI8xgBEmIKEVN1Ym1pdFRyYW5zYWN0aW9uEiIudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0GiMudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXNwb25zZSIEyPMYAhJlChJTdWJtaXRUcmFuc2FjdGlvbnMSIy50YWxseS52MS5TdWJtaXRUcmFuc2FjdGlvbnNSZXF1ZXN0GiQudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25zUmVzcG9uc2UiBMjzGAISWQoOU3VibWl0VHJhbnNmZXISHy50YWxseS52MS5TdWJtaXRUcmFuc2ZlclJlcXVlc3QaIC50YWxseS52MS5TdWJtaXRUcmFuc2ZlclJlc3BvbnNlIgTI8xgCYgZwcm90bzM", [file_google_protobuf_timestamp, file_google_rpc_status, file_tally_v1_operation, file_tally_v1_options]);
+  fileDesc("ChV0YWxseS92MS9sZWRnZXIucHJvdG8SCHRhbGx5LnYxIrMBCgZMZWRnZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjdXJyZW5jaWVzGAMgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAQgASgIEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoHQmFsYW5jZRIQCghjdXJyZW5jeRgBIAEoCRIOCgZhbW91bnQYAiABKAMSEAoIZXhwb25lbnQYAyABKAUivgEKBUVudHJ5EgoKAmlkGAEgASgJEhEKCWxlZGdlcl9pZBgCIAEoCRIUCgxvcGVyYXRpb25faWQYAyABKAkSFgoOdHJhbnNhY3Rpb25faWQYBCABKAkSEAoIY3VycmVuY3kYBSABKAkSDgoGYW1vdW50GAYgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKE0NyZWF0ZUxlZGdlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpjdXJyZW5jaWVzGAIgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkiOAoUQ3JlYXRlTGVkZ2VyUmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIiUKEEdldExlZGdlclJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJIjUKEUdldExlZGdlclJlc3BvbnNlEiAKBmxlZGdlchgBIAEoCzIQLnRhbGx5LnYxLkxlZGdlciI7ChJMaXN0TGVkZ2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoTTGlzdExlZGdlcnNSZXNwb25zZRIhCgdsZWRnZXJzGAEgAygLMhAudGFsbHkudjEuTGVkZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVFbmFibGVDdXJyZW5jeVJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJIjoKFkVuYWJsZUN1cnJlbmN5UmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIjsKEkdldEJhbGFuY2VzUmVxdWVzdBIRCglsZWRnZXJfaWQYASABKAkSEgoKY29udmVydF90bxgCIAEoCSJtChNHZXRCYWxhbmNlc1Jlc3BvbnNlEiMKCGJhbGFuY2VzGAEgAygLMhEudGFsbHkudjEuQmFsYW5jZRIxCg9jb252ZXJ0ZWRfdG90YWwYAiABKAsyGC50YWxseS52MS5Db252ZXJ0ZWRUb3RhbCJjCg5Db252ZXJ0ZWRUb3RhbBIQCghjdXJyZW5jeRgBIAEoCRIOCgZhbW91bnQYAiABKAMSEAoIZXhwb25lbnQYAyABKAUSHQoFcmF0ZXMYBCADKAsyDi50YWxseS52MS5SYXRlImAKEkxpc3RFbnRyaWVzUmVxdWVzdBIRCglsZWRnZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiUAoTTGlzdEVudHJpZXNSZXNwb25zZRIgCgdlbnRyaWVzGAEgAygLMg8udGFsbHkudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoUCChhTdWJtaXRUcmFuc2FjdGlvblJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEicKBHR5cGUYAyABKA4yGS50YWxseS52MS5UcmFuc2FjdGlvblR5cGUSDgoGYW1vdW50GAQgASgDEhAKCGN1cnJlbmN5GAUgASgJEkIKCG1ldGFkYXRhGAYgAygLMjAudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkMKGVN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2USJgoJb3BlcmF0aW9uGAEgASgLMhMudGFsbHkudjEuT3BlcmF0aW9uIlUKGVN1Ym1pdFRyYW5zYWN0aW9uc1JlcXVlc3QSOAoMdHJhbnNhY3Rpb25zGAEgAygLMiIudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0IoMBChhTdWJtaXRUcmFuc2FjdGlvbnNSZXN1bHQSDQoFaW5kZXgYASABKAUSKAoJb3BlcmF0aW9uGAIgASgLMhMudGFsbHkudjEuT3BlcmF0aW9uSAASIwoFZXJyb3IYAyABKAsyEi5nb29nbGUucnBjLlN0YXR1c0gAQgkKB291dGNvbWUiUQoaU3VibWl0VHJhbnNhY3Rpb25zUmVzcG9uc2USMwoHcmVzdWx0cxgBIAMoCzIiLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uc1Jlc3VsdCLxAQoVU3VibWl0VHJhbnNmZXJSZXF1ZXN0EhYKDmZyb21fbGVkZ2VyX2lkGAEgASgJEhQKDHRvX2xlZGdlcl9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIOCgZhbW91bnQYBSABKAMSPwoIbWV0YWRhdGEYBiADKAsyLS50YWxseS52MS5TdWJtaXRUcmFuc2ZlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQAoWU3VibWl0VHJhbnNmZXJSZXNwb25zZRImCglvcGVyYXRpb24YASABKAsyEy50YWxseS52MS5PcGVyYXRpb24qbAoPVHJhbnNhY3Rpb25UeXBlEiAKHFRSQU5TQUNUSU9OX1RZUEVfVU5TUEVDSUZJRUQQABIbChdUUkFOU0FDVElPTl9UWVBFX0NSRURJVBABEhoKFlRSQU5TQUNUSU9OX1RZUEVfREVCSVQQAjKnBgoNTGVkZ2VyU2VydmljZRJTCgxDcmVhdGVMZWRnZXISHS50YWxseS52MS5DcmVhdGVMZWRnZXJSZXF1ZXN0Gh4udGFsbHkudjEuQ3JlYXRlTGVkZ2VyUmVzcG9uc2UiBMjzGAESSgoJR2V0TGVkZ2VyEhoudGFsbHkudjEuR2V0TGVkZ2VyUmVxdWVzdBobLnRhbGx5LnYxLkdldExlZGdlclJlc3BvbnNlIgTI8xgBElAKC0xpc3RMZWRnZXJzEhwudGFsbHkudjEuTGlzdExlZGdlcnNSZXF1ZXN0Gh0udGFsbHkudjEuTGlzdExlZGdlcnNSZXNwb25zZSIEyPMYARJZCg5FbmFibGVDdXJyZW5jeRIfLnRhbGx5LnYxLkVuYWJsZUN1cnJlbmN5UmVxdWVzdBogLnRhbGx5LnYxLkVuYWJsZUN1cnJlbmN5UmVzcG9uc2UiBMjzGAESUAoLR2V0QmFsYW5jZXMSHC50YWxseS52MS5HZXRCYWxhbmNlc1JlcXVlc3QaHS50YWxseS52MS5HZXRCYWxhbmNlc1Jlc3BvbnNlIgTI8xgBElAKC0xpc3RFbnRyaWVzEhwudGFsbHkudjEuTGlzdEVudHJpZXNSZXF1ZXN0Gh0udGFsbHkudjEuTGlzdEVudHJpZXNSZXNwb25zZSIEyPMYARJiChFTdWJtaXRUcmFuc2FjdGlvbhIiLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdBojLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2UiBMjzGAISZQoSU3VibWl0VHJhbnNhY3Rpb25zEiMudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25zUmVxdWVzdBokLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uc1Jlc3BvbnNlIgTI8xgCElkKDlN1Ym1pdFRyYW5zZmVyEh8udGFsbHkudjEuU3VibWl0VHJhbnNmZXJSZXF1ZXN0GiAudGFsbHkudjEuU3VibWl0VHJhbnNmZXJSZXNwb25zZSIEyPMYAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_google_rpc_status, file_tally_v1_exchange, file_tally_v1_operation, file_tally_v1_options]);
 
 /**
  * Ledger holds balances in one or more currencies.
@@ -405,6 +407,13 @@ export type GetBalancesRequest = Message<"tally.v1.GetBalancesRequest"> & {
    * @generated from field: string ledger_id = 1;
    */
   ledgerId: string;
+
+  /**
+   * Optional ISO 4217 code: also return the total of all balances converted into it.
+   *
+   * @generated from field: string convert_to = 2;
+   */
+  convertTo: string;
 };
 
 /**
@@ -426,6 +435,13 @@ export type GetBalancesResponse = Message<"tally.v1.GetBalancesResponse"> & {
    * @generated from field: repeated tally.v1.Balance balances = 1;
    */
   balances: Balance[];
+
+  /**
+   * The total in convert_to; set only when convert_to was given.
+   *
+   * @generated from field: tally.v1.ConvertedTotal converted_total = 2;
+   */
+  convertedTotal?: ConvertedTotal;
 };
 
 /**
@@ -434,6 +450,49 @@ export type GetBalancesResponse = Message<"tally.v1.GetBalancesResponse"> & {
  */
 export const GetBalancesResponseSchema: GenMessage<GetBalancesResponse> = /*@__PURE__*/
   messageDesc(file_tally_v1_ledger, 12);
+
+/**
+ * ConvertedTotal is the sum of a ledger's balances in one currency.
+ *
+ * @generated from message tally.v1.ConvertedTotal
+ */
+export type ConvertedTotal = Message<"tally.v1.ConvertedTotal"> & {
+  /**
+   * ISO 4217 code of the total.
+   *
+   * @generated from field: string currency = 1;
+   */
+  currency: string;
+
+  /**
+   * The total in minor units: each balance converted exactly at its rate, the sum rounded
+   * half-even once.
+   *
+   * @generated from field: int64 amount = 2;
+   */
+  amount: bigint;
+
+  /**
+   * Digits of `amount` after the decimal point (ISO 4217 minor unit).
+   *
+   * @generated from field: int32 exponent = 3;
+   */
+  exponent: number;
+
+  /**
+   * The rate used for each balance in another currency, with its age.
+   *
+   * @generated from field: repeated tally.v1.Rate rates = 4;
+   */
+  rates: Rate[];
+};
+
+/**
+ * Describes the message tally.v1.ConvertedTotal.
+ * Use `create(ConvertedTotalSchema)` to create a new message.
+ */
+export const ConvertedTotalSchema: GenMessage<ConvertedTotal> = /*@__PURE__*/
+  messageDesc(file_tally_v1_ledger, 13);
 
 /**
  * ListEntriesRequest names the ledger and pages through its entries.
@@ -476,7 +535,7 @@ export type ListEntriesRequest = Message<"tally.v1.ListEntriesRequest"> & {
  * Use `create(ListEntriesRequestSchema)` to create a new message.
  */
 export const ListEntriesRequestSchema: GenMessage<ListEntriesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 13);
+  messageDesc(file_tally_v1_ledger, 14);
 
 /**
  * ListEntriesResponse is one page of entries.
@@ -504,7 +563,7 @@ export type ListEntriesResponse = Message<"tally.v1.ListEntriesResponse"> & {
  * Use `create(ListEntriesResponseSchema)` to create a new message.
  */
 export const ListEntriesResponseSchema: GenMessage<ListEntriesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 14);
+  messageDesc(file_tally_v1_ledger, 15);
 
 /**
  * SubmitTransactionRequest is one credit or debit.
@@ -562,7 +621,7 @@ export type SubmitTransactionRequest = Message<"tally.v1.SubmitTransactionReques
  * Use `create(SubmitTransactionRequestSchema)` to create a new message.
  */
 export const SubmitTransactionRequestSchema: GenMessage<SubmitTransactionRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 15);
+  messageDesc(file_tally_v1_ledger, 16);
 
 /**
  * SubmitTransactionResponse carries the accepted operation.
@@ -583,7 +642,7 @@ export type SubmitTransactionResponse = Message<"tally.v1.SubmitTransactionRespo
  * Use `create(SubmitTransactionResponseSchema)` to create a new message.
  */
 export const SubmitTransactionResponseSchema: GenMessage<SubmitTransactionResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 16);
+  messageDesc(file_tally_v1_ledger, 17);
 
 /**
  * SubmitTransactionsRequest is a batch of credits and debits.
@@ -604,7 +663,7 @@ export type SubmitTransactionsRequest = Message<"tally.v1.SubmitTransactionsRequ
  * Use `create(SubmitTransactionsRequestSchema)` to create a new message.
  */
 export const SubmitTransactionsRequestSchema: GenMessage<SubmitTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 17);
+  messageDesc(file_tally_v1_ledger, 18);
 
 /**
  * SubmitTransactionsResult is the outcome of one item of a batch.
@@ -649,7 +708,7 @@ export type SubmitTransactionsResult = Message<"tally.v1.SubmitTransactionsResul
  * Use `create(SubmitTransactionsResultSchema)` to create a new message.
  */
 export const SubmitTransactionsResultSchema: GenMessage<SubmitTransactionsResult> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 18);
+  messageDesc(file_tally_v1_ledger, 19);
 
 /**
  * SubmitTransactionsResponse has one result per item, in request order.
@@ -670,7 +729,7 @@ export type SubmitTransactionsResponse = Message<"tally.v1.SubmitTransactionsRes
  * Use `create(SubmitTransactionsResponseSchema)` to create a new message.
  */
 export const SubmitTransactionsResponseSchema: GenMessage<SubmitTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 19);
+  messageDesc(file_tally_v1_ledger, 20);
 
 /**
  * SubmitTransferRequest is a move of money between two ledgers.
@@ -726,7 +785,7 @@ export type SubmitTransferRequest = Message<"tally.v1.SubmitTransferRequest"> & 
  * Use `create(SubmitTransferRequestSchema)` to create a new message.
  */
 export const SubmitTransferRequestSchema: GenMessage<SubmitTransferRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 20);
+  messageDesc(file_tally_v1_ledger, 21);
 
 /**
  * SubmitTransferResponse carries the accepted operation.
@@ -747,7 +806,7 @@ export type SubmitTransferResponse = Message<"tally.v1.SubmitTransferResponse"> 
  * Use `create(SubmitTransferResponseSchema)` to create a new message.
  */
 export const SubmitTransferResponseSchema: GenMessage<SubmitTransferResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 21);
+  messageDesc(file_tally_v1_ledger, 22);
 
 /**
  * TransactionType says which way a transaction moves money.
@@ -850,10 +909,13 @@ export const LedgerService: GenService<{
   /**
    * GetBalances returns the ledger's balance in every currency ever enabled on it, zero
    * balances included, ordered by currency code. A balance is the sum of the ledger's applied
-   * entries in that currency.
+   * entries in that currency. With convert_to, it also returns the total of all balances in
+   * that currency, at current rates, with the rates used and their age.
    *
    * Pattern: sync.
-   * Errors: INVALID_ARGUMENT when ledger_id is malformed; NOT_FOUND when no such ledger exists.
+   * Errors: INVALID_ARGUMENT when ledger_id is malformed or convert_to is not a supported
+   * currency; NOT_FOUND when no such ledger exists; UNAVAILABLE when convert_to needs a rate and
+   * the rate provider cannot be reached and no recent enough rate is known.
    *
    * @generated from rpc tally.v1.LedgerService.GetBalances
    */

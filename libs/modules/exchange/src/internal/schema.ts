@@ -1,0 +1,30 @@
+import { Migration } from '@mikro-orm/migrations';
+import type { MigrationObject } from '@mikro-orm/postgresql';
+
+/**
+ * The exchange module owns the PostgreSQL schema `exchange`: quotes, each a rate locked for an
+ * amount until it expires, used by at most one exchange.
+ */
+class ExchangeInitial extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create schema if not exists exchange`);
+    this.addSql(`
+      create table exchange.quote (
+        id uuid primary key,
+        from_currency char(3) not null,
+        to_currency char(3) not null check (to_currency <> from_currency),
+        rate text not null,
+        from_amount bigint not null check (from_amount > 0),
+        to_amount bigint not null check (to_amount >= 0),
+        rate_as_of_time timestamptz not null,
+        expire_time timestamptz not null,
+        create_time timestamptz not null default now(),
+        used_by_operation_id uuid unique,
+        used_time timestamptz,
+        check ((used_by_operation_id is null) = (used_time is null))
+      )`);
+    this.addSql(`create index quote_expire on exchange.quote (expire_time)`);
+  }
+}
+
+export const exchangeMigrations: readonly MigrationObject[] = [{ name: 'exchange-0001-initial', class: ExchangeInitial }];
