@@ -1,7 +1,7 @@
 import { conversion, currencies, type Currency } from '@tally/currencies';
 import { TallyError, Violations, type Database, type Logger, type Redis } from '@tally/platform';
 import { checkPair, createQuote, type Quote } from './quotes.js';
-import { RateSource, type RatePolicy } from './rate-source.js';
+import { rateIn, RateSource, type RatePolicy } from './rate-source.js';
 
 export interface Rate {
   readonly fromCurrency: string;
@@ -60,13 +60,15 @@ export function createExchangeFacade(deps: ExchangeDeps): ExchangeFacade {
       v.throwIfAny();
       const terms = [];
       const rates: Rate[] = [];
+      // One table for every balance: one cache read, and every rate of the same moment.
+      const table = balances.some((b) => b.currency !== target!.code) ? await source.table() : undefined;
       for (const balance of balances) {
         const from = currencies.find(balance.currency)!;
         if (from.code === target!.code) {
           terms.push({ amount: balance.amount, fromExponent: from.exponent, rate: { numerator: 1n, denominator: 1n } });
           continue;
         }
-        const sourced = await source.rate(from.code, target!.code);
+        const sourced = rateIn(table!, from.code, target!.code);
         rates.push({ fromCurrency: from.code, toCurrency: target!.code, rate: conversion.formatRate(sourced.rate, RATE_FRACTION_DIGITS), asOf: sourced.asOf });
         terms.push({ amount: balance.amount, fromExponent: from.exponent, rate: sourced.rate });
       }

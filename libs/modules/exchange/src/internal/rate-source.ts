@@ -47,17 +47,7 @@ export class RateSource {
   }
 
   async rate(from: string, to: string): Promise<SourcedRate> {
-    const table = await this.table();
-    const usdToFrom = table.usdRates[from];
-    const usdToTo = table.usdRates[to];
-    if (!usdToFrom || !usdToTo) {
-      throw new TallyError('UNAVAILABLE', `the rate provider has no rate for ${usdToFrom ? to : from}`, {
-        reason: 'RATE_NOT_PUBLISHED',
-        metadata: { from_currency: from, to_currency: to },
-      });
-    }
-    const rate = conversion.chainRates(conversion.invertRate(conversion.parseRate(usdToFrom)!), conversion.parseRate(usdToTo)!);
-    return { from, to, rate, asOf: new Date(table.asOfMs) };
+    return rateIn(await this.table(), from, to);
   }
 
   /** The USD table: cached, else fresh from the provider, else the last known within staleness. */
@@ -119,4 +109,18 @@ export class RateSource {
       this.logger.debug({ err: String(error) }, 'rate cache unwritable');
     }
   }
+}
+
+/** A -> B from one USD table: (USD -> B) / (USD -> A), exactly. */
+export function rateIn(table: RateTable, from: string, to: string): SourcedRate {
+  const usdToFrom = table.usdRates[from];
+  const usdToTo = table.usdRates[to];
+  if (!usdToFrom || !usdToTo) {
+    throw new TallyError('UNAVAILABLE', `the rate provider has no rate for ${usdToFrom ? to : from}`, {
+      reason: 'RATE_NOT_PUBLISHED',
+      metadata: { from_currency: from, to_currency: to },
+    });
+  }
+  const rate = conversion.chainRates(conversion.invertRate(conversion.parseRate(usdToFrom)!), conversion.parseRate(usdToTo)!);
+  return { from, to, rate, asOf: new Date(table.asOfMs) };
 }

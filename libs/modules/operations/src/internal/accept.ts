@@ -93,13 +93,13 @@ export async function acceptOperations(
     if (createdIds.has(stored.id) && stored.id === row.id) {
       return { ok: true, operation: toOperation(stored), created: true, partition: stored.partition, seq: stored.seq };
     }
-    if (stored.requestHash !== row.request_hash) return { ok: false, error: reused(stored) };
-    if (stored.prunedTime !== null) return { ok: false, error: reused(stored, 'its record is past retention') };
+    if (stored.requestHash !== row.request_hash) return { ok: false, error: reused(stored, 'with a different request') };
+    if (stored.prunedTime !== null) return { ok: false, error: reused(stored, '(its result is past retention)') };
     return { ok: true, operation: toOperation(stored), created: false, partition: stored.partition, seq: stored.seq };
   });
 }
 
-function reused(stored: OperationRow, why = 'with a different request'): TallyError {
+function reused(stored: OperationRow, why: string): TallyError {
   return new TallyError(
     'ALREADY_EXISTS',
     `transaction_id ${stored.transactionId} was already used on ledger ${stored.ledgerId} by operation ${stored.id} ${why}`,
