@@ -1,8 +1,9 @@
 import { Code } from '@connectrpc/connect';
-import { ExchangeService, LedgerService, OperationService, TransactionType } from '@tally/contracts';
+import { ExchangeService, LedgerService, OperationKind, OperationService, OperationStatus, StepStatus, TransactionType } from '@tally/contracts';
 import { conversion } from '@tally/currencies';
 import { startRatesMock, type RatesMock } from '@tally/rates-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audit } from './support/audit.js';
 import { connectDetails, connectRefusal } from './support/errors.js';
 import { settled } from './support/operations.js';
 import { isolatedEnv, startTestServer, type TestServer } from './support/server.js';
@@ -97,18 +98,97 @@ describe('rates and quotes', () => {
   });
 });
 
+async function fundedLedger(usd: bigint): Promise<string> {
+  const ledgerId = (await ledgers().createLedger({ name: 'exchanger', currencies: ['USD', 'JPY', 'EUR'] })).ledger!.id;
+  const { operation } = await ledgers().submitTransaction({ ledgerId, transactionId: 'fund', type: TransactionType.CREDIT, amount: usd, currency: 'USD' });
+  await settled((r) => operations().getOperation(r), operation!.id);
+  return ledgerId;
+}
+
+const operations = () => t.connectClient(OperationService);
+
+async function balancesOf(ledgerId: string): Promise<Record<string, bigint>> {
+  return Object.fromEntries((await ledgers().getBalances({ ledgerId })).balances.map((b) => [b.currency, b.amount]));
+}
+
+describe('SubmitExchange', () => {
+  it('exchanges at the quoted rate, both legs together, with every step recorded', async () => {
+    const ledgerId = await fundedLedger(5_000n);
+    const { quote } = await exchange().createQuote({ fromCurrency: 'USD', toCurrency: 'JPY', amount: 1_000n });
+    const { operation } = await exchange().submitExchange({ ledgerId, transactionId: 'x1', fromCurrency: 'USD', toCurrency: 'JPY', amount: 1_000n, quoteId: quote!.id });
+    expect(operation?.kind).toBe(OperationKind.EXCHANGE);
+    const seen: string[][] = [];
+    for await (const m of operations().watchOperation({ operationId: operation!.id })) seen.push(m.operation!.steps.map((s) => `${s.name}:${StepStatus[s.status]}`));
+    expect(seen.at(-1)).toEqual(['RATE_LOCKED:COMPLETED', 'SOURCE_DEBITED:COMPLETED', 'TARGET_CREDITED:COMPLETED', 'COMPLETED:COMPLETED']);
+    const done = await settled((r) => operations().getOperation(r), operation!.id);
+    expect(done.result?.balanceChanges.map((c) => [c.currency, c.amount])).toEqual([
+      ['USD', -1_000n],
+      ['JPY', quote!.toAmount],
+    ]);
+    expect(await balancesOf(ledgerId)).toEqual({ EUR: 0n, JPY: quote!.toAmount, USD: 4_000n });
+    const { convertedTotal } = await ledgers().getBalances({ ledgerId, convertTo: 'EUR' });
+    expect(convertedTotal?.currency).toBe('EUR');
+    expect(convertedTotal!.amount).toBeGreaterThan(0n);
+    expect(await audit([ledgerId], isolatedEnv('rates', 8).DATABASE_URL)).toMatchObject({ currenciesNotZero: [], balancesNotEntries: [] });
+  });
+
+  it('lets a quote serve one exchange only: a second use ends FAILED QUOTE_ALREADY_USED with no leg applied', async () => {
+    const ledgerId = await fundedLedger(5_000n);
+    const { quote } = await exchange().createQuote({ fromCurrency: 'USD', toCurrency: 'EUR', amount: 500n });
+    const submit = (transactionId: string) =>
+      exchange().submitExchange({ ledgerId, transactionId, fromCurrency: 'USD', toCurrency: 'EUR', amount: 500n, quoteId: quote!.id });
+    const [a, b] = await Promise.all([submit('q1'), submit('q2')]);
+    const ends = await Promise.all([a, b].map((r) => settled((q) => operations().getOperation(q), r.operation!.id)));
+    expect(ends.map((o) => OperationStatus[o.status]).sort()).toEqual(['COMPLETED', 'FAILED']);
+    expect(ends.find((o) => o.status === OperationStatus.FAILED)?.error?.code).toBe('QUOTE_ALREADY_USED');
+    expect(await balancesOf(ledgerId)).toEqual({ EUR: quote!.toAmount, JPY: 0n, USD: 4_500n });
+    const again = await connectRefusal(submit('q3'));
+    expect([again.code, connectDetails(again).errorInfo?.reason]).toEqual([Code.FailedPrecondition, 'QUOTE_ALREADY_USED']);
+  });
+
+  it('fails an exchange beyond the balance with INSUFFICIENT_FUNDS: the rate was locked, no leg applied', async () => {
+    const ledgerId = await fundedLedger(100n);
+    const { operation } = await exchange().submitExchange({ ledgerId, transactionId: 'big', fromCurrency: 'USD', toCurrency: 'JPY', amount: 101n });
+    const failed = await settled((r) => operations().getOperation(r), operation!.id);
+    expect([OperationStatus[failed.status], failed.error?.code]).toEqual(['FAILED', 'INSUFFICIENT_FUNDS']);
+    expect(failed.steps.map((s) => `${s.name}:${StepStatus[s.status]}`)).toEqual(['RATE_LOCKED:COMPLETED', 'SOURCE_DEBITED:FAILED']);
+    expect(await balancesOf(ledgerId)).toEqual({ EUR: 0n, JPY: 0n, USD: 100n });
+  });
+
+  it('refuses a quote for other currencies or amounts, and currencies the ledger lacks', async () => {
+    const ledgerId = await fundedLedger(1_000n);
+    const { quote } = await exchange().createQuote({ fromCurrency: 'USD', toCurrency: 'JPY', amount: 100n });
+    const mismatch = await connectRefusal(exchange().submitExchange({ ledgerId, transactionId: 'm', fromCurrency: 'USD', toCurrency: 'JPY', amount: 99n, quoteId: quote!.id }));
+    expect(connectDetails(mismatch).errorInfo?.reason).toBe('QUOTE_MISMATCH');
+    const lacking = await connectRefusal(exchange().submitExchange({ ledgerId, transactionId: 'l', fromCurrency: 'USD', toCurrency: 'GBP', amount: 10n }));
+    expect([lacking.code, connectDetails(lacking).errorInfo?.reason]).toEqual([Code.FailedPrecondition, 'CURRENCY_NOT_ENABLED']);
+  });
+});
+
 describe('the provider going away', () => {
-  it('serves the last known rate within the staleness bound, then answers UNAVAILABLE', async () => {
-    const before = (await exchange().getRate({ fromCurrency: 'USD', toCurrency: 'GBP' })).rate!;
+  it('serves the last known rate within the staleness bound, then answers UNAVAILABLE; exchanges follow', async () => {
+    const ledgerId = await fundedLedger(10_000n);
+    const before = (await exchange().getRate({ fromCurrency: 'USD', toCurrency: 'EUR' })).rate!;
     provider.setFaults({ outage: true });
     try {
       await pause(CACHE_TTL_MS * 2); // the cache has expired: the provider is asked, and fails
-      const during = (await exchange().getRate({ fromCurrency: 'USD', toCurrency: 'GBP' })).rate!;
+      const during = (await exchange().getRate({ fromCurrency: 'USD', toCurrency: 'EUR' })).rate!;
       expect(during.rate).toBe(before.rate);
+      const onCached = await exchange().submitExchange({ ledgerId, transactionId: 'cached', fromCurrency: 'USD', toCurrency: 'EUR', amount: 1_000n });
+      const completed = await settled((r) => operations().getOperation(r), onCached.operation!.id);
+      expect(OperationStatus[completed.status]).toBe('COMPLETED');
+      const atCachedRate = conversion.convertMinorUnits(1_000n, 2, 2, conversion.parseRate(before.rate)!);
+      expect(completed.result?.balanceChanges[1]?.amount).toBe(atCachedRate);
+
       await pause(STALENESS_MS);
-      const beyond = await connectRefusal(exchange().getRate({ fromCurrency: 'USD', toCurrency: 'GBP' }));
+      const beyond = await connectRefusal(exchange().getRate({ fromCurrency: 'USD', toCurrency: 'EUR' }));
       expect(beyond.code).toBe(Code.Unavailable);
       expect(connectDetails(beyond).errorInfo?.reason).toBe('RATES_UNAVAILABLE');
+      const balances = await balancesOf(ledgerId);
+      const noRate = await exchange().submitExchange({ ledgerId, transactionId: 'stale', fromCurrency: 'USD', toCurrency: 'EUR', amount: 1_000n });
+      const failed = await settled((r) => operations().getOperation(r), noRate.operation!.id);
+      expect([OperationStatus[failed.status], failed.error?.code]).toEqual(['FAILED', 'RATES_UNAVAILABLE']);
+      expect(await balancesOf(ledgerId)).toEqual(balances);
     } finally {
       provider.resetFaults();
     }

@@ -1,3 +1,4 @@
+import { createExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
 import {
   createOperationsFacade,
@@ -40,6 +41,14 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
   await redis.connect();
   const queues = new PartitionQueues(queueRedisUrl ?? redisUrl, logger);
   const ledgers = createLedgersFacade(db);
+  // Exchanges are not what these suites exercise: their provider is nowhere.
+  const exchange = createExchangeFacade({
+    db,
+    redis,
+    logger,
+    quoteTtlMs: 30_000,
+    rates: { providerUrl: 'http://127.0.0.1:1', timeoutMs: 100, cacheTtlMs: 1_000, maxStalenessMs: 0, breaker: { failureThreshold: 1, openMs: 1_000 } },
+  });
   const workers: OperationsWorker[] = [];
   const extraRedis: Redis[] = [];
   return {
@@ -62,7 +71,7 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
         redisUrl: url,
         queues: url === redisUrl ? queues : new PartitionQueues(url, logger),
         partitions: PARTITIONS,
-        appliers: options.appliers ?? appliersFor(ledgers),
+        appliers: options.appliers ?? appliersFor(ledgers, exchange),
         logger,
         limits: { ...TEST_WORKER_LIMITS, ...options.limits },
       });

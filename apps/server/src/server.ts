@@ -56,7 +56,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const watches = watchHandlers({ watcher, requireLedger: async (ledgerId) => void (await ledgers.getLedger(ledgerId)) });
     const bindings: ServiceBinding[] = [
       bindService(LedgerService, ledgerServiceHandlers(ledgers, operations, infra.exchange, logger)),
-      bindService(ExchangeService, exchangeServiceHandlers(infra.exchange)),
+      bindService(ExchangeService, exchangeServiceHandlers(infra.exchange, ledgers, operations)),
       bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
     ];
     checkProcessingPatterns(bindings);

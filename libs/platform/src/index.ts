@@ -19,6 +19,10 @@ export {
   checkClientKey,
   isUuid,
   CLIENT_KEY_MAX_CHARS,
+  checkMetadata,
+  MAX_METADATA_ENTRIES,
+  MAX_METADATA_KEY_CHARS,
+  MAX_METADATA_VALUE_CHARS,
 } from './violations.js';
 export { checkPageSize, encodePageToken, decodePageToken, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
 export type { PageRequest } from './paging.js';

@@ -81,3 +81,20 @@ export function checkClientKey(v: Violations, field: string, value: string): boo
   }
   return v.check(CLIENT_KEY_PATTERN.test(value), field, 'may only contain letters, digits, "-", "_", "." and ":"');
 }
+
+/** Free-form labels on requests: bounded in entries and sizes. */
+export const MAX_METADATA_ENTRIES = 16;
+export const MAX_METADATA_KEY_CHARS = 64;
+export const MAX_METADATA_VALUE_CHARS = 256;
+
+/** Checks metadata limits; returns it with keys sorted (a canonical form to record and compare). */
+export function checkMetadata(v: Violations, field: string, metadata: Readonly<Record<string, string>>): Record<string, string> {
+  const keys = Object.keys(metadata).sort();
+  if (!v.check(keys.length <= MAX_METADATA_ENTRIES, field, `must have at most ${MAX_METADATA_ENTRIES} entries`)) return {};
+  for (const key of keys) {
+    const name = `${field}[${JSON.stringify(key.slice(0, 70))}]`;
+    checkText(v, name, key, { minChars: 1, maxChars: MAX_METADATA_KEY_CHARS });
+    checkText(v, name, metadata[key]!, { minChars: 0, maxChars: MAX_METADATA_VALUE_CHARS });
+  }
+  return Object.fromEntries(keys.map((k) => [k, metadata[k]!]));
+}

@@ -8,13 +8,21 @@ import {
   ListCurrenciesResponseSchema,
   QuoteSchema,
   RateSchema,
+  SubmitExchangeResponseSchema,
   type ExchangeService,
   type Rate,
 } from '@tally/contracts';
 import type * as exchange from '@tally/exchange';
+import type { LedgersFacade } from '@tally/ledgers';
+import type { OperationsFacade } from '@tally/operations';
+import { operationToProto } from './mapping.js';
 
-/** ExchangeService's sync RPCs. Exchanges themselves (SubmitExchange) arrive with #4. */
-export function exchangeServiceHandlers(facade: exchange.ExchangeFacade): Partial<ServiceImpl<typeof ExchangeService>> {
+/** ExchangeService: currencies, rates and quotes (sync); exchanges (async, composite). */
+export function exchangeServiceHandlers(
+  facade: exchange.ExchangeFacade,
+  ledgers: LedgersFacade,
+  operations: OperationsFacade,
+): Partial<ServiceImpl<typeof ExchangeService>> {
   const currencies = create(ListCurrenciesResponseSchema, {
     currencies: facade.listCurrencies().map((c) => create(CurrencySchema, c)),
   });
@@ -25,6 +33,22 @@ export function exchangeServiceHandlers(facade: exchange.ExchangeFacade): Partia
 
     async getRate(req) {
       return create(GetRateResponseSchema, { rate: rateToProto(await facade.getRate(req.fromCurrency, req.toCurrency)) });
+    },
+
+    async submitExchange(req) {
+      const request = await facade.checkExchange({
+        ledgerId: req.ledgerId,
+        transactionId: req.transactionId,
+        fromCurrency: req.fromCurrency,
+        toCurrency: req.toCurrency,
+        amount: req.amount,
+        quoteId: req.quoteId,
+        metadata: req.metadata,
+      });
+      await ledgers.requireCurrencies(req.ledgerId, [request.from_currency, request.to_currency]);
+      const [outcome] = await operations.accept([{ kind: 'EXCHANGE', ledgerId: req.ledgerId, transactionId: req.transactionId, request: { ...request } }]);
+      if (!outcome!.ok) throw outcome!.error;
+      return create(SubmitExchangeResponseSchema, { operation: operationToProto(outcome!.operation) });
     },
 
     async createQuote(req) {

@@ -10,6 +10,7 @@ import { exchangeMigrations } from './internal/schema.js';
 export { createExchangeFacade, RATE_FRACTION_DIGITS } from './internal/facade.js';
 export type { ConvertedTotal, ExchangeDeps, ExchangeFacade, Rate } from './internal/facade.js';
 export type { Quote } from './internal/quotes.js';
+export type { ExchangeInput, ExchangeRequest, ExchangeToLock, LockedRate } from './internal/exchanges.js';
 export type { RatePolicy } from './internal/rate-source.js';
 export type { Currency } from '@tally/currencies';
 

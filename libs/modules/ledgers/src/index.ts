@@ -12,8 +12,7 @@ export type { CreateLedgerInput } from './internal/validation.js';
 export type { ListEntriesInput } from './internal/read-ledgers.js';
 export { MAX_CURRENCIES_PER_LEDGER } from './internal/validation.js';
 export type { TransactionInput, TransactionRequest, TransactionType, Prepared, PreparedTransaction } from './internal/submit-transaction.js';
-export { MAX_METADATA_ENTRIES, MAX_METADATA_KEY_CHARS, MAX_METADATA_VALUE_CHARS } from './internal/submit-transaction.js';
-export type { ApplyContext, ApplyResult, OperationToApply, BalanceChangeMade } from './internal/apply-transactions.js';
+export type { ApplyContext, ApplyResult, Booking, Leg, OperationToApply, BalanceChangeMade } from './internal/apply-transactions.js';
 
 export const ledgersSchema: ModuleSchema = {
   name: 'ledgers',

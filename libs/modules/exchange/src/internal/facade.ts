@@ -1,5 +1,7 @@
 import { conversion, currencies, type Currency } from '@tally/currencies';
 import { TallyError, Violations, type Database, type Logger, type Redis } from '@tally/platform';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { checkExchange, lockRates, type ExchangeInput, type ExchangeRequest, type ExchangeToLock, type LockedRate } from './exchanges.js';
 import { checkPair, createQuote, type Quote } from './quotes.js';
 import { rateIn, RateSource, type RatePolicy } from './rate-source.js';
 
@@ -29,6 +31,10 @@ export interface ExchangeFacade {
   createQuote(input: { from: string; to: string; amount: bigint }): Promise<Quote>;
   /** The sum of `balances` in `currency`, each converted at the current rate, rounded half-even once. */
   convertTotal(balances: ReadonlyArray<{ currency: string; amount: bigint }>, currency: string): Promise<ConvertedTotal>;
+  /** Checks an exchange before it is accepted (fields, and its quote); returns the request to record. */
+  checkExchange(input: ExchangeInput): Promise<ExchangeRequest>;
+  /** In the worker's transaction: the rate each exchange applies at (its quote, now used, or the current rate). */
+  lockRates(em: EntityManager, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]>;
 }
 
 export interface ExchangeDeps {
@@ -54,6 +60,8 @@ export function createExchangeFacade(deps: ExchangeDeps): ExchangeFacade {
       return shown(from, to);
     },
     createQuote: (input) => createQuote(deps.db.em(), source, input, deps.quoteTtlMs),
+    checkExchange: (input) => checkExchange(deps.db.em(), input),
+    lockRates: (em, exchanges) => lockRates(em, source, exchanges),
     async convertTotal(balances, code) {
       const v = new Violations();
       const target = currencies.checkCurrencyCode(v, 'convert_to', code);

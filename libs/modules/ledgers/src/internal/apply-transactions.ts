@@ -62,11 +62,42 @@ interface EntryRow {
   balance_after: string;
 }
 
+/** One movement of a booking: `delta` on the ledger's account, the opposite on the system account. */
+export interface Leg {
+  readonly ledgerId: string;
+  readonly currency: string;
+  /** Signed minor units: positive into the ledger. */
+  readonly delta: bigint;
+  /** The per-currency system account on the other side. */
+  readonly counterparty: 'EXTERNAL' | 'FX' | 'TRANSIT';
+}
+
+/** What one operation books: all its legs, or (refused) none. */
+export type Booking = { readonly operationId: string; readonly transactionId: string; readonly legs: readonly Leg[] } | { readonly refused: ApplyResult };
+
 export async function applyTransactions(ctx: ApplyContext, ops: readonly OperationToApply[]): Promise<ApplyResult[]> {
-  const requests = ops.map((op) => parseRequest(op.request));
-  const wanted = ops.flatMap((op, i) => (requests[i] ? [{ ledger_id: op.ledgerId, currency: requests[i].currency }] : []));
-  if (wanted.length === 0) return ops.map((op) => malformed(op));
+  return bookPostings(
+    ctx,
+    ops.map((op): Booking => {
+      const request = parseRequest(op.request);
+      if (!request) return { refused: malformed(op) };
+      const amount = BigInt(request.amount);
+      const delta = request.type === 'CREDIT' ? amount : -amount;
+      return { operationId: op.id, transactionId: op.transactionId, legs: [{ ledgerId: op.ledgerId, currency: request.currency, delta, counterparty: 'EXTERNAL' }] };
+    }),
+  );
+}
+
+/**
+ * Books each operation's legs, in order, each leg a posting between the ledger's account and
+ * the shard's system account of its kind. An operation's legs apply together or not at all:
+ * all are checked (funds, currency enabled, int64 range) before any is applied.
+ */
+export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking[]): Promise<ApplyResult[]> {
+  const legs = bookings.flatMap((b) => ('legs' in b ? b.legs : []));
+  if (legs.length === 0) return bookings.map((b) => ('refused' in b ? b.refused : { ok: true, balanceChanges: [] }));
   const { em, shard } = ctx;
+  const wanted = legs.map((l) => ({ ledger_id: l.ledgerId, currency: l.currency }));
 
   const ledgerAccounts = await em.execute<Array<{ id: string; ledger_id: string; currency: string; balance: string; enabled: boolean; overdraft_allowed: boolean }>>(
     `select a.id, a.ledger_id, a.currency, a.balance, a.enabled, l.overdraft_allowed
@@ -84,65 +115,75 @@ export async function applyTransactions(ctx: ApplyContext, ops: readonly Operati
       { id: String(a.id), balance: BigInt(a.balance), enabled: a.enabled, overdraftAllowed: a.overdraft_allowed },
     ]),
   );
-  // The shard's EXTERNAL accounts, created on first use; the upsert also locks them.
-  const systemCurrencies = [...new Set(wanted.map((w) => w.currency))].sort();
-  const systemAccounts = await em.execute<Array<{ id: string; currency: string; balance: string }>>(
+  // The shard's system accounts, created on first use; the upsert also locks them.
+  const systemWanted = [...new Set(legs.map((l) => `${l.counterparty}/${l.currency}`))].sort().map((k) => {
+    const [kind, currency] = k.split('/') as [string, string];
+    return { kind, currency };
+  });
+  const systemAccounts = await em.execute<Array<{ id: string; kind: string; currency: string; balance: string }>>(
     `insert into ledgers.account (kind, currency, shard, balance)
-     select 'EXTERNAL', c, ?, 0 from jsonb_array_elements_text(?::jsonb) as c
+     select x.kind, x.currency, ?, 0 from jsonb_to_recordset(?::jsonb) as x(kind text, currency text)
      on conflict (kind, currency, shard) where kind <> 'LEDGER' do update set update_time = ledgers.account.update_time
-     returning id, currency, balance`,
-    [shard, JSON.stringify(systemCurrencies)],
+     returning id, kind, currency, balance`,
+    [shard, JSON.stringify(systemWanted)],
   );
-  const external = new Map<string, LockedAccount>(
-    systemAccounts.map((a) => [a.currency, { id: String(a.id), balance: BigInt(a.balance), enabled: true, overdraftAllowed: true }]),
+  const system = new Map<string, LockedAccount>(
+    systemAccounts.map((a) => [`${a.kind}/${a.currency}`, { id: String(a.id), balance: BigInt(a.balance), enabled: true, overdraftAllowed: true }]),
   );
 
   const entries: EntryRow[] = [];
-  const results = ops.map((op, i): ApplyResult => {
-    const request = requests[i];
-    if (!request) return malformed(op);
-    const account = accounts.get(`${op.ledgerId}/${request.currency}`);
-    const system = external.get(request.currency);
-    if (!system) throw new Error(`no EXTERNAL ${request.currency} account for shard ${shard}`);
-    if (!account?.enabled) {
-      return refuse('CURRENCY_NOT_ENABLED', `${request.currency} is not enabled on ledger ${op.ledgerId}`, {
-        ledger_id: op.ledgerId,
-        currency: request.currency,
-      });
+  const results = bookings.map((booking): ApplyResult => {
+    if ('refused' in booking) return booking.refused;
+    // Check every leg against the balances as they would be after the earlier legs.
+    const pending = new Map<LockedAccount, bigint>();
+    const after = (a: LockedAccount) => pending.get(a) ?? a.balance;
+    for (const leg of booking.legs) {
+      const account = accounts.get(`${leg.ledgerId}/${leg.currency}`);
+      const counter = system.get(`${leg.counterparty}/${leg.currency}`);
+      if (!counter) throw new Error(`no ${leg.counterparty} ${leg.currency} account for shard ${shard}`);
+      if (!account?.enabled) {
+        return refuse('CURRENCY_NOT_ENABLED', `${leg.currency} is not enabled on ledger ${leg.ledgerId}`, { ledger_id: leg.ledgerId, currency: leg.currency });
+      }
+      const next = after(account) + leg.delta;
+      const counterNext = after(counter) - leg.delta;
+      if (!account.overdraftAllowed && next < 0n) {
+        return refuse('INSUFFICIENT_FUNDS', `the ${leg.currency} balance ${after(account)} is less than the debit of ${-leg.delta}`, {
+          ledger_id: leg.ledgerId,
+          currency: leg.currency,
+          balance: after(account).toString(),
+          amount: (-leg.delta).toString(),
+        });
+      }
+      if (next > INT64_MAX || next < INT64_MIN || counterNext > INT64_MAX || counterNext < INT64_MIN) {
+        return refuse('BALANCE_OUT_OF_RANGE', `the ${leg.currency} balance would leave the int64 range`, {
+          ledger_id: leg.ledgerId,
+          currency: leg.currency,
+          amount: leg.delta.toString(),
+        });
+      }
+      pending.set(account, next);
+      pending.set(counter, counterNext);
     }
-    const amount = BigInt(request.amount);
-    const delta = request.type === 'CREDIT' ? amount : -amount;
-    const after = account.balance + delta;
-    const systemAfter = system.balance - delta;
-    if (!account.overdraftAllowed && after < 0n) {
-      return refuse('INSUFFICIENT_FUNDS', `the ${request.currency} balance ${account.balance} is less than the debit of ${amount}`, {
-        ledger_id: op.ledgerId,
-        currency: request.currency,
-        balance: account.balance.toString(),
-        amount: amount.toString(),
-      });
+    // Every leg holds: book them, one posting each, two entries that sum to zero.
+    const balanceChanges: BalanceChangeMade[] = [];
+    for (const leg of booking.legs) {
+      const account = accounts.get(`${leg.ledgerId}/${leg.currency}`)!;
+      const counter = system.get(`${leg.counterparty}/${leg.currency}`)!;
+      account.balance += leg.delta;
+      counter.balance -= leg.delta;
+      const posting = entries.length / 2;
+      const common = { posting, operation_id: booking.operationId, transaction_id: booking.transactionId, currency: leg.currency };
+      entries.push(
+        { ...common, ord: entries.length, account_id: account.id, ledger_id: leg.ledgerId, amount: leg.delta.toString(), balance_after: account.balance.toString() },
+        { ...common, ord: entries.length + 1, account_id: counter.id, ledger_id: null, amount: (-leg.delta).toString(), balance_after: counter.balance.toString() },
+      );
+      balanceChanges.push({ ledgerId: leg.ledgerId, currency: leg.currency, amount: leg.delta, balanceAfter: account.balance });
     }
-    if (after > INT64_MAX || after < INT64_MIN || systemAfter > INT64_MAX || systemAfter < INT64_MIN) {
-      return refuse('BALANCE_OUT_OF_RANGE', `the ${request.currency} balance would leave the int64 range`, {
-        ledger_id: op.ledgerId,
-        currency: request.currency,
-        amount: delta.toString(),
-      });
-    }
-    account.balance = after;
-    system.balance = systemAfter;
-    // One posting, two entries that sum to zero.
-    const posting = entries.length / 2;
-    const common = { posting, operation_id: op.id, transaction_id: op.transactionId, currency: request.currency };
-    entries.push(
-      { ...common, ord: entries.length, account_id: account.id, ledger_id: op.ledgerId, amount: delta.toString(), balance_after: after.toString() },
-      { ...common, ord: entries.length + 1, account_id: system.id, ledger_id: null, amount: (-delta).toString(), balance_after: systemAfter.toString() },
-    );
-    return { ok: true, balanceChanges: [{ ledgerId: op.ledgerId, currency: request.currency, amount: delta, balanceAfter: after }] };
+    return { ok: true, balanceChanges };
   });
   if (entries.length === 0) return results;
 
-  const touched = [...accounts.values(), ...external.values()].map((a) => ({ id: a.id, balance: a.balance.toString() }));
+  const touched = [...accounts.values(), ...system.values()].map((a) => ({ id: a.id, balance: a.balance.toString() }));
   await em.execute(
     `update ledgers.account a set balance = x.balance, update_time = now()
        from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint)

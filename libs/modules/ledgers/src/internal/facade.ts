@@ -2,8 +2,8 @@ import type { Database, PageRequest } from '@tally/platform';
 import { createLedger } from './create-ledger.js';
 import { enableCurrency } from './enable-currency.js';
 import { getBalances, getLedger, listEntries, listLedgers, type ListEntriesInput } from './read-ledgers.js';
-import { applyTransactions, type ApplyContext, type ApplyResult, type OperationToApply } from './apply-transactions.js';
-import { prepareTransactions, type Prepared, type TransactionInput } from './submit-transaction.js';
+import { applyTransactions, bookPostings, type ApplyContext, type ApplyResult, type Booking, type OperationToApply } from './apply-transactions.js';
+import { prepareTransactions, requireCurrencies, type Prepared, type TransactionInput } from './submit-transaction.js';
 import type { Balance, Entry, Ledger, Page } from './types.js';
 import type { CreateLedgerInput } from './validation.js';
 
@@ -21,6 +21,13 @@ export interface LedgersFacade {
   prepareTransactions(inputs: readonly TransactionInput[], fieldPrefix?: (index: number) => string): Promise<Prepared[]>;
   /** Applies accepted credits and debits, in order, inside the worker's transaction; one result each. */
   applyTransactions(context: ApplyContext, operations: readonly OperationToApply[]): Promise<ApplyResult[]>;
+  /**
+   * Books what other modules decided (an exchange's two legs against the FX accounts): each
+   * booking's legs together or not at all, inside the worker's transaction.
+   */
+  book(context: ApplyContext, bookings: readonly Booking[]): Promise<ApplyResult[]>;
+  /** Checks, before an exchange is accepted, that the ledger exists and has both currencies enabled. */
+  requireCurrencies(ledgerId: string, currencies: readonly string[]): Promise<void>;
 }
 
 /** Every call gets its own unit of work. */
@@ -34,5 +41,7 @@ export function createLedgersFacade(db: Database): LedgersFacade {
     listEntries: (input) => listEntries(db.em(), input),
     prepareTransactions: (inputs, fieldPrefix) => prepareTransactions(db.em(), inputs, fieldPrefix),
     applyTransactions,
+    book: bookPostings,
+    requireCurrencies: (ledgerId, codes) => requireCurrencies(db.em(), ledgerId, codes),
   };
 }

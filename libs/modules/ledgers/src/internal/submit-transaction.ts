@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies } from '@tally/currencies';
 import {
   checkClientKey,
-  checkText,
+  checkMetadata,
   checkUuid,
   failedPrecondition,
   notFound,
@@ -17,9 +17,6 @@ import { AccountEntity, LedgerEntity } from './schema.js';
  * again what may have changed meanwhile (funds, a currency disabled).
  */
 
-export const MAX_METADATA_ENTRIES = 16;
-export const MAX_METADATA_KEY_CHARS = 64;
-export const MAX_METADATA_VALUE_CHARS = 256;
 
 export type TransactionType = 'CREDIT' | 'DEBIT';
 
@@ -58,16 +55,7 @@ export function checkTransactionFields(input: TransactionInput, prefix = ''): Pr
   v.check(input.type !== undefined, f('type'), 'must be TRANSACTION_TYPE_CREDIT or TRANSACTION_TYPE_DEBIT');
   currencies.checkPositiveAmount(v, f('amount'), input.amount);
   currencies.checkCurrencyCode(v, f('currency'), input.currency);
-  const keys = Object.keys(input.metadata).sort();
-  if (v.check(keys.length <= MAX_METADATA_ENTRIES, f('metadata'), `must have at most ${MAX_METADATA_ENTRIES} entries`)) {
-    for (const key of keys) {
-      checkText(v, f(`metadata[${JSON.stringify(key.slice(0, 70))}]`), key, { minChars: 1, maxChars: MAX_METADATA_KEY_CHARS });
-      checkText(v, f(`metadata[${JSON.stringify(key.slice(0, 70))}]`), input.metadata[key]!, {
-        minChars: 0,
-        maxChars: MAX_METADATA_VALUE_CHARS,
-      });
-    }
-  }
+  const metadata = checkMetadata(v, f('metadata'), input.metadata);
   v.throwIfAny();
   return {
     ledgerId: input.ledgerId,
@@ -76,7 +64,7 @@ export function checkTransactionFields(input: TransactionInput, prefix = ''): Pr
       type: input.type!,
       amount: input.amount.toString(),
       currency: input.currency,
-      metadata: Object.fromEntries(keys.map((k) => [k, input.metadata[k]!])),
+      metadata,
     },
   };
 }
@@ -121,4 +109,15 @@ export async function prepareTransactions(
     }
     return c;
   });
+}
+
+/** NOT_FOUND unless the ledger exists; FAILED_PRECONDITION unless each currency is enabled on it. */
+export async function requireCurrencies(em: EntityManager, ledgerId: string, codes: readonly string[]): Promise<void> {
+  const ledger = await em.findOne(LedgerEntity, { id: ledgerId }, { fields: ['id'] });
+  if (!ledger) throw notFound('ledger', ledgerId);
+  const enabled = await em.find(AccountEntity, { ledgerId, kind: 'LEDGER', enabled: true, currency: { $in: [...codes] } }, { fields: ['currency'] });
+  const missing = codes.find((c) => !enabled.some((a) => a.currency === c));
+  if (missing) {
+    throw failedPrecondition('CURRENCY_NOT_ENABLED', `${missing} is not enabled on ledger ${ledgerId}`, { ledger_id: ledgerId, currency: missing });
+  }
 }

@@ -31,7 +31,7 @@ export interface ApplyContext {
 export type ApplyOutcome =
   | { readonly ok: true; readonly balanceChanges: readonly BalanceChange[]; readonly steps?: readonly OperationStep[] }
   /** A business failure: final, never retried, with no effect. */
-  | { readonly ok: false; readonly error: OperationError };
+  | { readonly ok: false; readonly error: OperationError; readonly steps?: readonly OperationStep[] };
 
 export type Applier = (context: ApplyContext, operations: readonly ClaimedOperation[]) => Promise<readonly ApplyOutcome[]>;
 

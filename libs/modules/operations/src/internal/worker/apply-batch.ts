@@ -119,7 +119,7 @@ async function finish(
       status: outcome.ok ? 'COMPLETED' : 'FAILED',
       result,
       error: outcome.ok ? null : outcome.error,
-      steps: outcome.ok && outcome.steps ? outcome.steps.map((s) => ({ ...s, time: s.time.toISOString() })) : null,
+      steps: outcome.steps ? outcome.steps.map((s) => ({ ...s, time: s.time.toISOString() })) : null,
     };
   });
   const updated = await executeReturning(
