@@ -8,7 +8,7 @@
 import type { ModuleSchema } from '@tally/platform';
 import { operationsEntities, operationsMigrations } from './internal/schema.js';
 
-export { createOperationsFacade, ENQUEUE_TIMEOUT_MS } from './internal/facade.js';
+export { createOperationsFacade } from './internal/facade.js';
 export type { OperationsFacade, OperationsDeps } from './internal/facade.js';
 export type { AcceptOutcome, OperationSpec } from './internal/accept.js';
 export { MAX_ACCEPT_BATCH } from './internal/accept.js';

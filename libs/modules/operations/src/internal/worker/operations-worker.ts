@@ -180,7 +180,7 @@ export class OperationsWorker {
     return count;
   }
 
-  /** Wakes the partition workers up (tests and the in-process API use it after accepting). */
+  /** Drains every held partition now, without waiting for a job or the sweep (tests use it to race workers). */
   wake(): void {
     for (const worker of this.held.values()) void worker.drain();
   }
