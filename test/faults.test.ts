@@ -2,6 +2,7 @@ import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { LedgerService, TransactionType } from '@tally/contracts';
 import { Redis } from 'ioredis';
+import { execFile } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audit } from './support/audit.js';
@@ -91,6 +92,18 @@ async function expectExactlyOnce(run: string, ledgerIds: string[], batches: Retu
     expect([ledgerId, balances[0]?.amount]).toEqual([ledgerId, expected.get(ledgerId)]);
   }
   expect(await audit(ledgerIds, env.DATABASE_URL)).toEqual({ currenciesNotZero: [], balancesNotEntries: [], operationsWithoutOneEntry: [] });
+  // And the operator's audit over the whole database this suite owns: `npm run audit`, as built.
+  const report = await auditTool();
+  expect([report.code, report.stdout]).toEqual([0, expect.stringContaining('0 in flight')]);
+  expect(report.stdout).not.toContain('FAIL');
+}
+
+function auditTool(): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, ['apps/server/dist/audit.js'], { env: { ...process.env, ...env } }, (error, stdout) =>
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+    ),
+  );
 }
 
 describe('faults', () => {

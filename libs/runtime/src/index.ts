@@ -6,3 +6,5 @@ export { moduleSchemas, prepareDatabase } from './database.js';
 export { openInfrastructure } from './infrastructure.js';
 export type { Infrastructure } from './infrastructure.js';
 export { appliersFor, startWorker } from './worker.js';
+export { audit, isClean } from './audit.js';
+export type { AuditReport } from './audit.js';

@@ -1,4 +1,5 @@
 import type { Database, PageRequest } from '@tally/platform';
+import { auditBooks, ledgerEntryCounts, type BooksFindings } from './audit.js';
 import { createLedger } from './create-ledger.js';
 import { enableCurrency } from './enable-currency.js';
 import { getBalances, getLedger, listEntries, listLedgers, type ListEntriesInput } from './read-ledgers.js';
@@ -26,6 +27,10 @@ export interface LedgersFacade {
    * booking's legs together or not at all, inside the worker's transaction.
    */
   book(context: ApplyContext, bookings: readonly Booking[]): Promise<ApplyResult[]>;
+  /** The books' invariants on one snapshot (for `npm run audit`). */
+  auditBooks(): Promise<BooksFindings>;
+  /** How many ledger-side entries each operation wrote (for `npm run audit`). */
+  ledgerEntryCounts(operationIds: readonly string[]): Promise<Map<string, number>>;
   /** Checks, before an exchange is accepted, that the ledger exists and has both currencies enabled. */
   requireCurrencies(ledgerId: string, currencies: readonly string[]): Promise<void>;
 }
@@ -42,6 +47,8 @@ export function createLedgersFacade(db: Database): LedgersFacade {
     prepareTransactions: (inputs, fieldPrefix) => prepareTransactions(db.em(), inputs, fieldPrefix),
     applyTransactions,
     book: bookPostings,
+    auditBooks: () => auditBooks(db.em()),
+    ledgerEntryCounts: (ids) => ledgerEntryCounts(db.em(), ids),
     requireCurrencies: (ledgerId, codes) => requireCurrencies(db.em(), ledgerId, codes),
   };
 }
