@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { resultFromJson, stepsFromJson } from './json-forms.js';
 import type { OperationRow } from './schema.js';
 import type { Operation } from './types.js';
 
@@ -11,15 +12,8 @@ export function toOperation(row: OperationRow): Operation {
     ledgerId: row.ledgerId,
     transactionId: row.transactionId,
     version: row.version,
-    steps: row.steps.map((s) => ({ name: s.name, status: s.status, time: new Date(s.time) })),
-    result: row.result && {
-      balanceChanges: row.result.balanceChanges.map((c) => ({
-        ledgerId: c.ledgerId,
-        currency: c.currency,
-        amount: BigInt(c.amount),
-        balanceAfter: BigInt(c.balanceAfter),
-      })),
-    },
+    steps: stepsFromJson(row.steps),
+    result: row.result && resultFromJson(row.result),
     error: row.error,
     attempts: row.attempts,
     createTime: row.createTime,

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { resultFromJson, resultToJson, stepsFromJson, stepsToJson } from '../json-forms.js';
+import type { StoredResult, StoredStep } from '../schema.js';
 import type { OperationKind, OperationStatus } from '../status.js';
 import type { BalanceChange, Operation } from '../types.js';
 
@@ -25,8 +27,8 @@ export interface OperationJson {
   ledgerId: string;
   transactionId: string;
   version: string;
-  steps: Array<{ name: string; status: 'PENDING' | 'COMPLETED' | 'FAILED'; time: string }>;
-  result: { balanceChanges: Array<{ ledgerId: string; currency: string; amount: string; balanceAfter: string }> } | null;
+  steps: StoredStep[];
+  result: StoredResult | null;
   error: { code: string; message: string; details: Record<string, string> } | null;
   attempts: number;
   createTime: string;
@@ -58,15 +60,8 @@ export function operationToJson(op: Operation): OperationJson {
     ledgerId: op.ledgerId,
     transactionId: op.transactionId,
     version: op.version.toString(),
-    steps: op.steps.map((s) => ({ name: s.name, status: s.status, time: s.time.toISOString() })),
-    result: op.result && {
-      balanceChanges: op.result.balanceChanges.map((c) => ({
-        ledgerId: c.ledgerId,
-        currency: c.currency,
-        amount: c.amount.toString(),
-        balanceAfter: c.balanceAfter.toString(),
-      })),
-    },
+    steps: stepsToJson(op.steps),
+    result: op.result && resultToJson(op.result),
     error: op.error && { code: op.error.code, message: op.error.message, details: { ...op.error.details } },
     attempts: op.attempts,
     createTime: op.createTime.toISOString(),
@@ -82,15 +77,8 @@ export function operationFromJson(json: OperationJson): Operation {
     ledgerId: json.ledgerId,
     transactionId: json.transactionId,
     version: BigInt(json.version),
-    steps: json.steps.map((s) => ({ name: s.name, status: s.status, time: new Date(s.time) })),
-    result: json.result && {
-      balanceChanges: json.result.balanceChanges.map((c) => ({
-        ledgerId: c.ledgerId,
-        currency: c.currency,
-        amount: BigInt(c.amount),
-        balanceAfter: BigInt(c.balanceAfter),
-      })),
-    },
+    steps: stepsFromJson(json.steps),
+    result: json.result && resultFromJson(json.result),
     error: json.error,
     attempts: json.attempts,
     createTime: new Date(json.createTime),

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { executeReturning, toOperation } from '../operation-store.js';
-import type { OperationRow, StoredResult } from '../schema.js';
+import { resultToJson, stepsToJson } from '../json-forms.js';
+import type { OperationRow } from '../schema.js';
 import { RETRIES_EXHAUSTED } from '../status.js';
 import type { Operation, OperationError } from '../types.js';
 import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
@@ -103,23 +104,13 @@ async function finish(
 ): Promise<Operation[]> {
   const changes = batch.map(({ row }, i) => {
     const outcome = outcomes[i]!;
-    const result: StoredResult | null = outcome.ok
-      ? {
-          balanceChanges: outcome.balanceChanges.map((c) => ({
-            ledgerId: c.ledgerId,
-            currency: c.currency,
-            amount: c.amount.toString(),
-            balanceAfter: c.balanceAfter.toString(),
-          })),
-        }
-      : null;
     return {
       id: row.id,
       version: row.version.toString(),
       status: outcome.ok ? 'COMPLETED' : 'FAILED',
-      result,
+      result: outcome.ok ? resultToJson(outcome) : null,
       error: outcome.ok ? null : outcome.error,
-      steps: outcome.steps ? outcome.steps.map((s) => ({ ...s, time: s.time.toISOString() })) : null,
+      steps: outcome.steps ? stepsToJson(outcome.steps) : null,
     };
   });
   const updated = await executeReturning(
