@@ -86,9 +86,11 @@ describe('native gRPC (grpc-js client)', () => {
     expect(grpcDetails(error).resourceInfo).toMatchObject({ resourceType: 'ledger', resourceName: id });
   });
 
-  it('answers async and stream RPCs that are not built yet with UNIMPLEMENTED, not INTERNAL', async () => {
-    const error = await grpcRefusal(grpcLedgers.submitTransfer({ fromLedgerId: randomUUID() }));
-    expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
+  it('refuses a transfer with bad fields before accepting it, naming every field', async () => {
+    const ledgerId = randomUUID();
+    const error = await grpcRefusal(grpcLedgers.submitTransfer({ fromLedgerId: ledgerId, toLedgerId: ledgerId, currency: 'XXY', amount: -5n }));
+    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(grpcDetails(error).violations.map((v) => v.field)).toEqual(['to_ledger_id', 'transaction_id', 'currency', 'amount']);
   });
 
   it('answers a body that is not protobuf with INVALID_ARGUMENT, for every RPC', async () => {

@@ -1,13 +1,14 @@
 import type { ExchangeFacade } from '@tally/exchange';
-import type { Booking, LedgersFacade } from '@tally/ledgers';
+import { parseTransferRequest, type Booking, type LedgersFacade } from '@tally/ledgers';
 import { OperationsWorker, type ApplyOutcome, type Appliers, type OperationStep, type WorkerLimits } from '@tally/operations';
 import type { Config, Logger } from '@tally/platform';
 import type { Infrastructure } from './infrastructure.js';
+import { transferBooking, transferOutcome } from './transfer.js';
 
 /**
  * The worker's wiring: which module applies which kind of operation. The operations module
- * runs the partitions; the ledgers module books the money; the exchange module locks the rate
- * an exchange applies at.
+ * runs the partitions (and hands a transfer from one ledger's partition to the other's); the
+ * ledgers module books the money; the exchange module locks the rate an exchange applies at.
  */
 export function appliersFor(ledgers: LedgersFacade, exchange: ExchangeFacade): Appliers {
   return {
@@ -35,6 +36,15 @@ export function appliersFor(ledgers: LedgersFacade, exchange: ExchangeFacade): A
         const rateLocked = locked[i]!.ok;
         return { ...result, steps: exchangeSteps(rateLocked, result.ok, lockedAt, bookedAt) };
       });
+    },
+    // A transfer: one leg per stage, each in its own ledger's order, through TRANSIT (transfer.ts).
+    async TRANSFER(context, operations) {
+      const booked = await ledgers.book(
+        context,
+        operations.map((op) => transferBooking(op, parseTransferRequest(op.request))),
+      );
+      const at = new Date();
+      return operations.map((op, i) => transferOutcome(op, booked[i]!, at));
     },
   };
 }

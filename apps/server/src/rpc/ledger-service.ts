@@ -3,6 +3,7 @@ import type { ServiceImpl } from '@connectrpc/connect';
 import {
   ConvertedTotalSchema,
   CreateLedgerResponseSchema,
+  DisableCurrencyResponseSchema,
   EnableCurrencyResponseSchema,
   GetBalancesResponseSchema,
   GetLedgerResponseSchema,
@@ -16,9 +17,9 @@ import type { OperationsFacade } from '@tally/operations';
 import type { Logger } from '@tally/platform';
 import { rateToProto } from './exchange-service.js';
 import { balanceToProto, entryToProto, ledgerToProto } from './mapping.js';
-import { submitTransaction, submitTransactions } from './submit.js';
+import { submitTransaction, submitTransactions, submitTransfer } from './submit.js';
 
-/** LedgerService: sync reads and writes of ledgers; async credits and debits. Transfers arrive with #4. */
+/** LedgerService: sync reads and writes of ledgers; async credits, debits and transfers. */
 export function ledgerServiceHandlers(
   ledgers: LedgersFacade,
   operations: OperationsFacade,
@@ -28,6 +29,7 @@ export function ledgerServiceHandlers(
   return {
     submitTransaction: (req) => submitTransaction(ledgers, operations, req),
     submitTransactions: (req) => submitTransactions(ledgers, operations, req, logger),
+    submitTransfer: (req) => submitTransfer(ledgers, operations, req),
 
     async createLedger(req) {
       const ledger = await ledgers.createLedger({
@@ -54,6 +56,11 @@ export function ledgerServiceHandlers(
     async enableCurrency(req) {
       const ledger = await ledgers.enableCurrency(req.ledgerId, req.currency);
       return create(EnableCurrencyResponseSchema, { ledger: ledgerToProto(ledger) });
+    },
+
+    async disableCurrency(req) {
+      const ledger = await ledgers.disableCurrency(req.ledgerId, req.currency);
+      return create(DisableCurrencyResponseSchema, { ledger: ledgerToProto(ledger) });
     },
 
     async getBalances(req) {

@@ -68,6 +68,7 @@ export function operationToProto(op: operations.Operation): Operation {
     kind: KIND_TO_PROTO[op.kind],
     status: STATUS_TO_PROTO[op.status],
     ledgerId: op.ledgerId,
+    toLedgerId: op.toLedgerId ?? '',
     transactionId: op.transactionId,
     version: op.version,
     steps: op.steps.map((s) =>

@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import {
   SubmitTransactionResponseSchema,
+  SubmitTransferResponseSchema,
   SubmitTransactionsResponseSchema,
   SubmitTransactionsResultSchema,
   TransactionType,
@@ -8,6 +9,8 @@ import {
   type SubmitTransactionResponse,
   type SubmitTransactionsRequest,
   type SubmitTransactionsResponse,
+  type SubmitTransferRequest,
+  type SubmitTransferResponse,
 } from '@tally/contracts';
 import type { LedgersFacade, TransactionInput } from '@tally/ledgers';
 import { MAX_ACCEPT_BATCH, type AcceptOutcome, type OperationsFacade, type OperationSpec } from '@tally/operations';
@@ -16,8 +19,9 @@ import { toConnectError, toStatus } from '../transport/index.js';
 import { operationToProto } from './mapping.js';
 
 /**
- * SubmitTransaction and SubmitTransactions: the ledgers module checks each request, the
- * operations module records and queues what passed. The same path serves one item or a batch.
+ * SubmitTransaction, SubmitTransactions and SubmitTransfer: the ledgers module checks each
+ * request, the operations module records and queues what passed. The same path serves one
+ * transaction or a batch.
  */
 
 function toInput(req: SubmitTransactionRequest): TransactionInput {
@@ -78,4 +82,31 @@ export async function submitTransactions(
       }),
     ),
   });
+}
+
+/** A transfer is recorded on its source ledger (its transaction id is unique there) and listed on both. */
+export async function submitTransfer(
+  ledgers: LedgersFacade,
+  operations: OperationsFacade,
+  req: SubmitTransferRequest,
+): Promise<SubmitTransferResponse> {
+  const prepared = await ledgers.prepareTransfer({
+    fromLedgerId: req.fromLedgerId,
+    toLedgerId: req.toLedgerId,
+    transactionId: req.transactionId,
+    currency: req.currency,
+    amount: req.amount,
+    metadata: req.metadata,
+  });
+  const [outcome] = await operations.accept([
+    {
+      kind: 'TRANSFER',
+      ledgerId: prepared.fromLedgerId,
+      toLedgerId: prepared.toLedgerId,
+      transactionId: prepared.transactionId,
+      request: { ...prepared.request },
+    },
+  ]);
+  if (!outcome!.ok) throw outcome!.error;
+  return create(SubmitTransferResponseSchema, { operation: operationToProto(outcome!.operation) });
 }

@@ -23,6 +23,7 @@ function operation(version: bigint, status: Operation['status']): Operation {
     kind: 'TRANSACTION',
     status,
     ledgerId: LEDGER,
+    toLedgerId: null,
     transactionId: 'tx-1',
     version,
     steps: [],

@@ -13,6 +13,8 @@ export type { CreateLedgerInput } from './internal/validation.js';
 export type { ListEntriesInput } from './internal/read-ledgers.js';
 export { MAX_CURRENCIES_PER_LEDGER } from './internal/validation.js';
 export type { TransactionInput, TransactionRequest, TransactionType, Prepared, PreparedTransaction } from './internal/submit-transaction.js';
+export type { TransferInput, TransferRequest, PreparedTransfer } from './internal/submit-transfer.js';
+export { parseTransferRequest } from './internal/submit-transfer.js';
 export type { ApplyContext, ApplyResult, Booking, Leg, OperationToApply, BalanceChangeMade } from './internal/apply-transactions.js';
 
 export const ledgersSchema: ModuleSchema = {

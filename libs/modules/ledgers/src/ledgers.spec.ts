@@ -1,7 +1,7 @@
 import { createLogger, Database, TallyError } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLedgersFacade, ledgersSchema, type LedgersFacade } from './index.js';
+import { createLedgersFacade, ledgersSchema, type Booking, type LedgersFacade } from './index.js';
 
 /** Against the real PostgreSQL test database (migrated by the global setup). */
 let db: Database;
@@ -133,5 +133,139 @@ describe('ledgers facade', () => {
     expect(sums).toEqual({ total: '0', n: '6' });
     await expect(conn.execute(`update ledgers.entry set amount = 1 where ledger_id = ?`, [ledger.id])).rejects.toThrow(/append-only/);
     await expect(conn.execute(`delete from ledgers.entry where ledger_id = ?`, [ledger.id])).rejects.toThrow(/append-only/);
+  });
+});
+
+/** As the worker does: the bookings applied in one transaction. */
+function book(...bookings: Booking[]) {
+  return db.em().transactional((em) => ledgers.book({ em, shard: 0 }, bookings));
+}
+
+async function fund(ledgerId: string, currency: string, amount: string): Promise<void> {
+  const [result] = await db.em().transactional((em) =>
+    ledgers.applyTransactions({ em, shard: 0 }, [
+      { id: randomUUID(), ledgerId, transactionId: `fund-${randomUUID()}`, request: { type: 'CREDIT', amount, currency, metadata: {} } },
+    ]),
+  );
+  expect(result).toMatchObject({ ok: true });
+}
+
+describe('disabling a currency', () => {
+  it('keeps its balance listed, drops it from the enabled currencies, refuses submits, and can be undone', async () => {
+    const ledger = await ledgers.createLedger(usdEurJpy);
+    await fund(ledger.id, 'EUR', '250');
+    const disabled = await Promise.all([1, 2].map(() => ledgers.disableCurrency(ledger.id, 'EUR')));
+    for (const l of disabled) expect(l.currencies).toEqual(['USD', 'JPY']);
+    expect((await ledgers.disableCurrency(ledger.id, 'EUR')).currencies).toEqual(['USD', 'JPY']);
+    expect((await ledgers.getLedger(ledger.id)).currencies).toEqual(['USD', 'JPY']);
+    expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'EUR', amount: 250n, exponent: 2 });
+
+    const input = { ledgerId: ledger.id, transactionId: 't-eur', type: 'DEBIT' as const, amount: 5n, currency: 'EUR', metadata: {} };
+    const [prepared] = await ledgers.prepareTransactions([input]);
+    expect(prepared).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION', details: { reason: 'CURRENCY_NOT_ENABLED' } } });
+    const [applied] = await db.em().transactional((em) =>
+      ledgers.applyTransactions({ em, shard: 0 }, [
+        { id: randomUUID(), ledgerId: ledger.id, transactionId: 't-eur', request: { type: 'DEBIT', amount: '5', currency: 'EUR', metadata: {} } },
+      ]),
+    );
+    expect(applied).toMatchObject({ ok: false, error: { code: 'CURRENCY_NOT_ENABLED' } });
+
+    expect((await ledgers.enableCurrency(ledger.id, 'EUR')).currencies).toEqual(['USD', 'EUR', 'JPY']);
+    expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'EUR', amount: 250n, exponent: 2 });
+    expect((await ledgers.prepareTransactions([input]))[0]).toMatchObject({ ok: true });
+  });
+
+  it('answers NOT_FOUND for an unknown ledger and CURRENCY_NOT_ENABLED for a currency never enabled', async () => {
+    const unknown = await refusal(ledgers.disableCurrency(randomUUID(), 'USD'));
+    expect(unknown.code).toBe('NOT_FOUND');
+    const ledger = await ledgers.createLedger({ ...usdEurJpy, currencies: ['USD'] });
+    const never = await refusal(ledgers.disableCurrency(ledger.id, 'CHF'));
+    expect(never.code).toBe('FAILED_PRECONDITION');
+    expect(never.details).toMatchObject({ reason: 'CURRENCY_NOT_ENABLED', metadata: { ledger_id: ledger.id, currency: 'CHF' } });
+    const malformed = await refusal(ledgers.disableCurrency('42', 'EURO'));
+    expect(malformed.details.violations?.map((v) => v.field)).toEqual(['ledger_id', 'currency']);
+  });
+
+  it('still lets money come back by a restore leg, while a plain credit is refused', async () => {
+    const ledger = await ledgers.createLedger(usdEurJpy);
+    await fund(ledger.id, 'JPY', '1000');
+    const [taken] = await book({ operationId: randomUUID(), transactionId: 'out', legs: [{ ledgerId: ledger.id, currency: 'JPY', delta: -300n, counterparty: 'TRANSIT' }] });
+    expect(taken).toMatchObject({ ok: true });
+    await ledgers.disableCurrency(ledger.id, 'JPY');
+
+    const leg = { ledgerId: ledger.id, currency: 'JPY', delta: 300n, counterparty: 'TRANSIT' } as const;
+    const [plain, restored] = await book(
+      { operationId: randomUUID(), transactionId: 'in', legs: [leg] },
+      { operationId: randomUUID(), transactionId: 'back', legs: [{ ...leg, restore: true }] },
+    );
+    expect(plain).toMatchObject({ ok: false, error: { code: 'CURRENCY_NOT_ENABLED', details: { ledger_id: ledger.id, currency: 'JPY' } } });
+    expect(restored).toEqual({ ok: true, balanceChanges: [{ ledgerId: ledger.id, currency: 'JPY', amount: 300n, balanceAfter: 1000n }] });
+    expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'JPY', amount: 1000n, exponent: 0 });
+
+    await expect(book({ operationId: randomUUID(), transactionId: 'bad', legs: [{ ...leg, delta: -1n, restore: true }] })).rejects.toThrow(/restore leg must be a credit/);
+  });
+});
+
+describe('transfers', () => {
+  it('prepares a transfer between two ledgers with the currency enabled, canonically', async () => {
+    const [from, to] = await Promise.all([ledgers.createLedger(usdEurJpy), ledgers.createLedger({ ...usdEurJpy, currencies: ['EUR'] })]);
+    const prepared = await ledgers.prepareTransfer({
+      fromLedgerId: from.id,
+      toLedgerId: to.id,
+      transactionId: 'tr-1',
+      currency: 'EUR',
+      amount: 999n,
+      metadata: { b: '2', a: '1' },
+    });
+    expect(prepared).toEqual({ fromLedgerId: from.id, toLedgerId: to.id, transactionId: 'tr-1', request: { toLedgerId: to.id, currency: 'EUR', amount: '999', metadata: { a: '1', b: '2' } } });
+  });
+
+  it('refuses a transfer to the same ledger, to a missing ledger, in a currency the target lacks, or of a bad amount', async () => {
+    const [from, to] = await Promise.all([ledgers.createLedger(usdEurJpy), ledgers.createLedger({ ...usdEurJpy, currencies: ['USD'] })]);
+    const transfer = { fromLedgerId: from.id, toLedgerId: to.id, transactionId: 'tr-2', currency: 'USD', amount: 10n, metadata: {} };
+
+    const same = await refusal(ledgers.prepareTransfer({ ...transfer, toLedgerId: from.id }));
+    expect(same.details.violations).toEqual([{ field: 'to_ledger_id', description: 'must differ from from_ledger_id' }]);
+
+    const missingId = randomUUID();
+    const missing = await refusal(ledgers.prepareTransfer({ ...transfer, toLedgerId: missingId }));
+    expect(missing.code).toBe('NOT_FOUND');
+    expect(missing.details.resource).toEqual({ type: 'ledger', name: missingId });
+    const missingSource = await refusal(ledgers.prepareTransfer({ ...transfer, fromLedgerId: missingId }));
+    expect(missingSource.details.resource).toEqual({ type: 'ledger', name: missingId });
+
+    const notOnTarget = await refusal(ledgers.prepareTransfer({ ...transfer, currency: 'JPY' }));
+    expect(notOnTarget.code).toBe('FAILED_PRECONDITION');
+    expect(notOnTarget.details).toMatchObject({ reason: 'CURRENCY_NOT_ENABLED', metadata: { ledger_id: to.id, currency: 'JPY' } });
+    await ledgers.disableCurrency(from.id, 'USD');
+    const disabledOnSource = await refusal(ledgers.prepareTransfer(transfer));
+    expect(disabledOnSource.details).toMatchObject({ reason: 'CURRENCY_NOT_ENABLED', metadata: { ledger_id: from.id, currency: 'USD' } });
+
+    for (const amount of [0n, -1n, 2n ** 63n]) {
+      const bad = await refusal(ledgers.prepareTransfer({ ...transfer, amount }));
+      expect(bad.details.violations?.map((v) => v.field)).toEqual(['amount']);
+    }
+  });
+
+  it('finds the operations that left money in TRANSIT, not those whose legs cancel out', async () => {
+    const [from, to] = await Promise.all([ledgers.createLedger(usdEurJpy), ledgers.createLedger(usdEurJpy)]);
+    await fund(from.id, 'USD', '500');
+    const inFlight = randomUUID();
+    const delivered = randomUUID();
+    const untouched = randomUUID();
+    const results = await book(
+      { operationId: inFlight, transactionId: 'in-flight', legs: [{ ledgerId: from.id, currency: 'USD', delta: -100n, counterparty: 'TRANSIT' }] },
+      {
+        operationId: delivered,
+        transactionId: 'delivered',
+        legs: [
+          { ledgerId: from.id, currency: 'USD', delta: -40n, counterparty: 'TRANSIT' },
+          { ledgerId: to.id, currency: 'USD', delta: 40n, counterparty: 'TRANSIT' },
+        ],
+      },
+    );
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    expect(await ledgers.unsettledTransit([inFlight, delivered, untouched])).toEqual([inFlight]);
+    expect(await ledgers.unsettledTransit([])).toEqual([]);
   });
 });

@@ -70,6 +70,8 @@ export interface Leg {
   readonly delta: bigint;
   /** The per-currency system account on the other side. */
   readonly counterparty: 'EXTERNAL' | 'FX' | 'TRANSIT';
+  /** A compensating credit returning money to where it came from: applies even if the currency was disabled on the ledger since (money must be able to go back). Never a debit. */
+  readonly restore?: boolean;
 }
 
 /** What one operation books: all its legs, or (refused) none. */
@@ -91,10 +93,13 @@ export async function applyTransactions(ctx: ApplyContext, ops: readonly Operati
 /**
  * Books each operation's legs, in order, each leg a posting between the ledger's account and
  * the shard's system account of its kind. An operation's legs apply together or not at all:
- * all are checked (funds, currency enabled, int64 range) before any is applied.
+ * all are checked (funds, currency enabled, int64 range) before any is applied. A restore leg
+ * skips the currency-enabled check: money going back to its source is never refused for it.
  */
 export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking[]): Promise<ApplyResult[]> {
   const legs = bookings.flatMap((b) => ('legs' in b ? b.legs : []));
+  const badRestore = legs.find((l) => l.restore && l.delta <= 0n);
+  if (badRestore) throw new Error(`a restore leg must be a credit: ${badRestore.delta} ${badRestore.currency} on ledger ${badRestore.ledgerId}`);
   if (legs.length === 0) return bookings.map((b) => ('refused' in b ? b.refused : { ok: true, balanceChanges: [] }));
   const { em, shard } = ctx;
   const wanted = legs.map((l) => ({ ledger_id: l.ledgerId, currency: l.currency }));
@@ -141,7 +146,11 @@ export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking
       const account = accounts.get(`${leg.ledgerId}/${leg.currency}`);
       const counter = system.get(`${leg.counterparty}/${leg.currency}`);
       if (!counter) throw new Error(`no ${leg.counterparty} ${leg.currency} account for shard ${shard}`);
-      if (!account?.enabled) {
+      if (!account && leg.restore) {
+        // Money returns to the account it left, which exists: anything else is a bug.
+        throw new Error(`restore leg of operation ${booking.operationId}: ledger ${leg.ledgerId} has no ${leg.currency} account`);
+      }
+      if (!account || (!account.enabled && !leg.restore)) {
         return refuse('CURRENCY_NOT_ENABLED', `${leg.currency} is not enabled on ledger ${leg.ledgerId}`, { ledger_id: leg.ledgerId, currency: leg.currency });
       }
       const next = after(account) + leg.delta;

@@ -39,11 +39,19 @@ export async function auditBooks(em: EntityManager): Promise<BooksFindings> {
              from ledgers.entry group by posting_id having sum(amount) <> 0 or count(*) <> 2
             order by posting_id desc`,
         ),
+        // A transfer's credit carries its source ledger's transaction id into the target ledger,
+        // where the same id may name one of the target's own operations: only entries on the
+        // ledger that owns the id count (every posting but a transfer's credit to its target).
         transactionIdsBookedTwice: await list(
-          `select 'ledger ' || ledger_id || ' transaction ' || transaction_id || ' booked by ' || count(distinct operation_id) || ' operations' as finding
-             from ledgers.entry where ledger_id is not null
-            group by ledger_id, transaction_id having count(distinct operation_id) > 1
-            order by ledger_id, transaction_id`,
+          `select 'ledger ' || e.ledger_id || ' transaction ' || e.transaction_id || ' booked by ' || count(distinct e.operation_id) || ' operations' as finding
+             from ledgers.entry e
+             join ledgers.entry s on s.posting_id = e.posting_id and s.ledger_id is null
+             join ledgers.account a on a.id = s.account_id
+            where e.ledger_id is not null
+              and not (a.kind = 'TRANSIT' and e.amount > 0 and not exists (
+                    select 1 from ledgers.entry d where d.operation_id = e.operation_id and d.ledger_id = e.ledger_id and d.amount < 0))
+            group by e.ledger_id, e.transaction_id having count(distinct e.operation_id) > 1
+            order by e.ledger_id, e.transaction_id`,
         ),
       };
     },
@@ -60,4 +68,21 @@ export async function ledgerEntryCounts(em: EntityManager, operationIds: readonl
     [`{${operationIds.join(',')}}`],
   );
   return new Map(rows.map((r) => [r.operation_id, Number(r.n)]));
+}
+
+/**
+ * Of these operations, those whose entries on the TRANSIT accounts do not sum to zero in some
+ * currency: money a transfer took out of its source and has not yet delivered or returned.
+ */
+export async function unsettledTransit(em: EntityManager, operationIds: readonly string[]): Promise<string[]> {
+  if (operationIds.length === 0) return [];
+  const rows = await em.execute<Array<{ operation_id: string }>>(
+    `select distinct e.operation_id from ledgers.entry e
+       join ledgers.account a on a.id = e.account_id
+      where a.kind = 'TRANSIT' and e.operation_id = any(?::uuid[])
+      group by e.operation_id, e.currency having sum(e.amount) <> 0
+      order by e.operation_id`,
+    [`{${operationIds.join(',')}}`],
+  );
+  return rows.map((r) => r.operation_id);
 }

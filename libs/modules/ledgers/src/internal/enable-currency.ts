@@ -3,7 +3,7 @@ import { failedPrecondition, notFound } from '@tally/platform';
 import { loadLedger } from './ledger-store.js';
 import { AccountEntity, LedgerEntity } from './schema.js';
 import type { Ledger } from './types.js';
-import { MAX_CURRENCIES_PER_LEDGER, validateEnableCurrency } from './validation.js';
+import { MAX_CURRENCIES_PER_LEDGER, validateLedgerCurrency } from './validation.js';
 
 /**
  * Enables a currency on a ledger with a zero balance. Already enabled: nothing changes, and
@@ -11,7 +11,7 @@ import { MAX_CURRENCIES_PER_LEDGER, validateEnableCurrency } from './validation.
  * one ledger run one after the other.
  */
 export async function enableCurrency(em: EntityManager, ledgerId: string, code: string): Promise<Ledger> {
-  const valid = validateEnableCurrency(ledgerId, code);
+  const valid = validateLedgerCurrency(ledgerId, code);
   await em.transactional(async (tx) => {
     const ledger = await tx.findOne(LedgerEntity, { id: valid.ledgerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!ledger) throw notFound('ledger', valid.ledgerId);

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { notFound } from '@tally/platform';
+import { failedPrecondition, notFound, type TallyError } from '@tally/platform';
 import { AccountEntity, LedgerEntity, type AccountRow, type LedgerRow } from './schema.js';
 import type { Ledger } from './types.js';
 
@@ -31,4 +31,30 @@ export async function requireLedgerRow(em: EntityManager, ledgerId: string): Pro
 export async function loadLedger(em: EntityManager, ledgerId: string): Promise<Ledger> {
   const row = await requireLedgerRow(em, ledgerId);
   return toLedger(row, await ledgerAccounts(em, [ledgerId]));
+}
+
+/** The refusal of anything naming a currency the ledger does not have enabled (never, or not any more). */
+export function currencyNotEnabled(ledgerId: string, currency: string): TallyError {
+  return failedPrecondition('CURRENCY_NOT_ENABLED', `${currency} is not enabled on ledger ${ledgerId}`, { ledger_id: ledgerId, currency });
+}
+
+/**
+ * NOT_FOUND naming the first ledger that does not exist; else FAILED_PRECONDITION naming the
+ * first ledger and currency not enabled on it. Two queries, whatever the counts.
+ */
+export async function requireCurrencies(em: EntityManager, ledgerIds: readonly string[], codes: readonly string[]): Promise<void> {
+  const [ledgers, enabled] = await Promise.all([
+    em.find(LedgerEntity, { id: { $in: [...ledgerIds] } }, { fields: ['id'] }),
+    em.find(
+      AccountEntity,
+      { ledgerId: { $in: [...ledgerIds] }, kind: 'LEDGER', enabled: true, currency: { $in: [...codes] } },
+      { fields: ['ledgerId', 'currency'] },
+    ),
+  ]);
+  const missing = ledgerIds.find((id) => !ledgers.some((l) => l.id === id));
+  if (missing !== undefined) throw notFound('ledger', missing);
+  for (const ledgerId of ledgerIds) {
+    const code = codes.find((c) => !enabled.some((a) => a.ledgerId === ledgerId && a.currency === c));
+    if (code !== undefined) throw currencyNotEnabled(ledgerId, code);
+  }
 }

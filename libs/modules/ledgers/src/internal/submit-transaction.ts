@@ -1,14 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies } from '@tally/currencies';
-import {
-  checkClientKey,
-  checkMetadata,
-  checkUuid,
-  failedPrecondition,
-  notFound,
-  TallyError,
-  Violations,
-} from '@tally/platform';
+import { checkClientKey, checkMetadata, checkUuid, notFound, TallyError, Violations } from '@tally/platform';
+import { currencyNotEnabled } from './ledger-store.js';
 import { AccountEntity, LedgerEntity } from './schema.js';
 
 /**
@@ -16,7 +9,6 @@ import { AccountEntity, LedgerEntity } from './schema.js';
  * operation is recorded. What is accepted here is applied later by the worker, which checks
  * again what may have changed meanwhile (funds, a currency disabled).
  */
-
 
 export type TransactionType = 'CREDIT' | 'DEBIT';
 
@@ -99,25 +91,8 @@ export async function prepareTransactions(
     const { ledgerId, request } = c.prepared;
     if (!known.has(ledgerId)) return { ok: false, error: notFound('ledger', ledgerId) };
     if (!enabled.has(`${ledgerId}/${request.currency}`)) {
-      return {
-        ok: false,
-        error: failedPrecondition('CURRENCY_NOT_ENABLED', `${request.currency} is not enabled on ledger ${ledgerId}`, {
-          ledger_id: ledgerId,
-          currency: request.currency,
-        }),
-      };
+      return { ok: false, error: currencyNotEnabled(ledgerId, request.currency) };
     }
     return c;
   });
-}
-
-/** NOT_FOUND unless the ledger exists; FAILED_PRECONDITION unless each currency is enabled on it. */
-export async function requireCurrencies(em: EntityManager, ledgerId: string, codes: readonly string[]): Promise<void> {
-  const ledger = await em.findOne(LedgerEntity, { id: ledgerId }, { fields: ['id'] });
-  if (!ledger) throw notFound('ledger', ledgerId);
-  const enabled = await em.find(AccountEntity, { ledgerId, kind: 'LEDGER', enabled: true, currency: { $in: [...codes] } }, { fields: ['currency'] });
-  const missing = codes.find((c) => !enabled.some((a) => a.currency === c));
-  if (missing) {
-    throw failedPrecondition('CURRENCY_NOT_ENABLED', `${missing} is not enabled on ledger ${ledgerId}`, { ledger_id: ledgerId, currency: missing });
-  }
 }

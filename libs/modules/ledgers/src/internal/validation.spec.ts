@@ -1,6 +1,6 @@
 import { TallyError } from '@tally/platform';
 import { describe, expect, it } from 'vitest';
-import { validateCreateLedger, validateEnableCurrency } from './validation.js';
+import { validateCreateLedger, validateLedgerCurrency } from './validation.js';
 
 function violationsOf(run: () => unknown): Array<{ field: string; description: string }> {
   try {
@@ -45,9 +45,9 @@ describe('CreateLedger validation', () => {
   });
 });
 
-describe('EnableCurrency validation', () => {
+describe('EnableCurrency and DisableCurrency validation', () => {
   it('needs a UUID ledger id and a catalogue currency', () => {
-    const fields = violationsOf(() => validateEnableCurrency('nope', 'EURO')).map((v) => v.field);
+    const fields = violationsOf(() => validateLedgerCurrency('nope', 'EURO')).map((v) => v.field);
     expect(fields).toEqual(['ledger_id', 'currency']);
   });
 });

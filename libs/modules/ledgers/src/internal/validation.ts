@@ -60,7 +60,8 @@ export function validateLedgerId(ledgerId: string, field = 'ledger_id'): string 
   return ledgerId;
 }
 
-export function validateEnableCurrency(ledgerId: string, code: string): { ledgerId: string; currency: Currency } {
+/** Checks an EnableCurrency or DisableCurrency request: a ledger and a catalogue currency. */
+export function validateLedgerCurrency(ledgerId: string, code: string): { ledgerId: string; currency: Currency } {
   const v = new Violations();
   checkUuid(v, 'ledger_id', ledgerId);
   const currency = currencies.checkCurrencyCode(v, 'currency', code);

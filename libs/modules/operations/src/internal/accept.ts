@@ -23,6 +23,8 @@ import type { Operation } from './types.js';
 export interface OperationSpec {
   readonly kind: OperationKind;
   readonly ledgerId: string;
+  /** A transfer's target ledger: the operation is listed and streamed on it too. */
+  readonly toLedgerId?: string;
   readonly transactionId: string;
   readonly request: Readonly<Record<string, unknown>>;
 }
@@ -46,6 +48,7 @@ export async function acceptOperations(
     id: uuidv7(),
     kind: spec.kind,
     ledger_id: spec.ledgerId,
+    to_ledger_id: spec.toLedgerId ?? null,
     transaction_id: spec.transactionId,
     partition: partitionOf(spec.ledgerId, partitions),
     request: spec.request,
@@ -60,9 +63,9 @@ export async function acceptOperations(
     ]);
     const json = JSON.stringify(rows);
     const insertedRows = await tx.execute<Record<string, unknown>[]>(
-      `insert into operations.operation (id, kind, status, ledger_id, transaction_id, partition, request, request_hash)
-       select x.id, x.kind, 'PENDING', x.ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
-         from jsonb_to_recordset(?::jsonb) as x(ord int, id uuid, kind text, ledger_id uuid, transaction_id text,
+      `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
+       select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
+         from jsonb_to_recordset(?::jsonb) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
                                                partition int, request jsonb, request_hash text)
         order by x.ord
        on conflict (ledger_id, transaction_id) do nothing

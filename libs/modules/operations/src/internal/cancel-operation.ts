@@ -8,7 +8,8 @@ import { validateOperationId } from './read-operations.js';
 
 /**
  * Cancels a PENDING operation. The status guard is in the UPDATE itself, so a worker taking
- * the operation at the same moment and this cancel cannot both win.
+ * the operation at the same moment and this cancel cannot both win. A later stage waiting for
+ * its partition (a transfer whose debit is done) is in flight, not PENDING: never cancelled.
  */
 export async function cancelOperation(em: EntityManager, operationId: string): Promise<Operation> {
   validateOperationId(operationId);
@@ -17,16 +18,16 @@ export async function cancelOperation(em: EntityManager, operationId: string): P
     em,
     `update operations.operation
         set status = 'CANCELLED', version = version + 1, update_time = now()
-      where id = ? and status = 'PENDING'
+      where id = ? and status = 'PENDING' and stage = 0
       returning *`,
     [operationId],
   );
   if (cancelled) return toOperation(cancelled);
   const current = await em.findOne(OperationEntity, { id: operationId });
   if (!current) throw notFound('operation', operationId);
-  throw failedPrecondition(
-    'OPERATION_NOT_PENDING',
-    `operation ${operationId} is ${current.status}: only a PENDING operation can be cancelled`,
-    { operation_id: operationId, status: current.status },
-  );
+  const { status } = toOperation(current);
+  throw failedPrecondition('OPERATION_NOT_PENDING', `operation ${operationId} is ${status}: only a PENDING operation can be cancelled`, {
+    operation_id: operationId,
+    status,
+  });
 }

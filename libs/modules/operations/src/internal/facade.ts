@@ -38,6 +38,7 @@ interface Queueable {
   readonly operation: Operation;
   readonly partition: number;
   readonly seq: string;
+  readonly stage?: number;
 }
 
 export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
@@ -45,13 +46,14 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
 
   /** Queues PENDING operations; never fails the request, which is already committed. */
   async function enqueue(items: readonly Queueable[]): Promise<void> {
-    const pending = items.filter((i) => i.operation.status === 'PENDING');
+    // A later stage in flight shows PROCESSING but waits in its partition like a PENDING one.
+    const pending = items.filter((i) => i.operation.status === 'PENDING' || (i.stage ?? 0) > 0);
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
         deps.queues.enqueue(
-          pending.map(({ operation, partition, seq }) => ({ operationId: operation.id, ledgerId: operation.ledgerId, partition, seq })),
+          pending.map(({ operation, partition, seq, stage }) => ({ operationId: operation.id, ledgerId: operation.ledgerId, partition, seq, stage })),
         ),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`Redis took over ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
@@ -67,7 +69,7 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
   /** Tells watchers; pub/sub is best effort, watchers resync from PostgreSQL. */
   function announce(operations: readonly Operation[]): void {
     if (operations.length === 0) return;
-    publishOperations(deps.redis, operations.map((operation) => ({ operation, ledgerIds: [operation.ledgerId] }))).catch(
+    publishOperations(deps.redis, operations.map((operation) => ({ operation }))).catch(
       (error: unknown) => log.debug({ err: String(error) }, 'could not publish operation changes'),
     );
   }

@@ -8,8 +8,9 @@ export function toOperation(row: OperationRow): Operation {
   return {
     id: row.id,
     kind: row.kind,
-    status: row.status,
+    status: visibleStatus(row),
     ledgerId: row.ledgerId,
+    toLedgerId: row.toLedgerId,
     transactionId: row.transactionId,
     version: row.version,
     steps: stepsFromJson(row.steps),
@@ -19,6 +20,11 @@ export function toOperation(row: OperationRow): Operation {
     createTime: row.createTime,
     updateTime: row.updateTime,
   };
+}
+
+/** A later stage waiting for its partition is stored PENDING but is in flight: clients see PROCESSING. */
+function visibleStatus(row: OperationRow): OperationRow['status'] {
+  return row.status === 'PENDING' && row.stage > 0 ? 'PROCESSING' : row.status;
 }
 
 /** Raw rows from `returning *` use column names; map them onto the row shape. */
@@ -41,6 +47,9 @@ export function fromColumns(r: Record<string, unknown>): OperationRow {
     createTime: new Date(r['create_time'] as string),
     updateTime: new Date(r['update_time'] as string),
     prunedTime: r['pruned_time'] == null ? null : new Date(r['pruned_time'] as string),
+    stage: Number(r['stage']),
+    progress: (r['progress'] ?? {}) as OperationRow['progress'],
+    toLedgerId: (r['to_ledger_id'] ?? null) as string | null,
   };
 }
 

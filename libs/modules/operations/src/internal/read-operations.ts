@@ -2,6 +2,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { checkPageSize, checkUuid, decodePageToken, encodePageToken, notFound, Violations } from '@tally/platform';
 import { toOperation } from './operation-store.js';
 import { OperationEntity, type OperationRow } from './schema.js';
+import type { OperationStatus } from './status.js';
 import type { ListOperationsInput, Operation } from './types.js';
 
 export function validateOperationId(operationId: string): string {
@@ -17,7 +18,14 @@ export async function getOperation(em: EntityManager, operationId: string): Prom
   return toOperation(row);
 }
 
-/** Newest first (by acceptance order), filtered by ledger, status and kind. */
+/** Rows whose visible status is `status` (a later stage waiting in its partition shows PROCESSING). */
+function statusFilter(status: OperationStatus): FilterQuery<OperationRow> {
+  if (status === 'PENDING') return { status, stage: 0 };
+  if (status === 'PROCESSING') return { $or: [{ status }, { status: 'PENDING', stage: { $gt: 0 } }] };
+  return { status };
+}
+
+/** Newest first (by acceptance order), filtered by ledger (either ledger of a transfer), status and kind. */
 export async function listOperations(
   em: EntityManager,
   input: ListOperationsInput,
@@ -31,8 +39,10 @@ export async function listOperations(
   v.throwIfAny();
   const where: FilterQuery<OperationRow> = {
     prunedTime: null,
-    ...(input.ledgerId === '' ? {} : { ledgerId: input.ledgerId }),
-    ...(input.status === null ? {} : { status: input.status }),
+    $and: [
+      input.ledgerId === '' ? {} : { $or: [{ ledgerId: input.ledgerId }, { toLedgerId: input.ledgerId }] },
+      input.status === null ? {} : statusFilter(input.status),
+    ],
     ...(input.kind === null ? {} : { kind: input.kind }),
     ...(before === undefined ? {} : { seq: { $lt: before } }),
   };

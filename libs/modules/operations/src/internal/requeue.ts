@@ -8,13 +8,14 @@ import type { Operation } from './types.js';
 
 /**
  * Operators requeue an operation that failed only because it ran out of retries: it goes back
- * to PENDING (nothing of it was ever applied) and is applied again in its partition. Business
- * failures are final and refused here.
+ * to PENDING and is applied again in its partition, from the stage that failed (nothing of that
+ * stage was applied; a transfer's earlier debit waits in transit). Business failures are final
+ * and refused here.
  */
 export async function requeueOperation(
   em: EntityManager,
   operationId: string,
-): Promise<{ operation: Operation; partition: number; seq: string }> {
+): Promise<{ operation: Operation; partition: number; seq: string; stage: number }> {
   validateOperationId(operationId);
   const [requeued] = await executeReturning(
     em,
@@ -24,7 +25,7 @@ export async function requeueOperation(
       returning *`,
     [operationId, RETRIES_EXHAUSTED],
   );
-  if (requeued) return { operation: toOperation(requeued), partition: requeued.partition, seq: requeued.seq };
+  if (requeued) return { operation: toOperation(requeued), partition: requeued.partition, seq: requeued.seq, stage: requeued.stage };
   const current = await em.findOne(OperationEntity, { id: operationId, prunedTime: null });
   if (!current) throw notFound('operation', operationId);
   throw failedPrecondition(

@@ -42,6 +42,16 @@ export interface OperationRow {
   updateTime: Date;
   /** Set when retention dropped the payload; the row stays so the transaction id stays unique. */
   prunedTime: Date | null;
+  /**
+   * Which stage of a multi-stage operation runs next (0 for the first). A stage after the first
+   * is handed to another ledger's partition (a transfer's credit) with `status` PENDING, but it
+   * is in flight: clients see it PROCESSING, and it cannot be cancelled.
+   */
+  stage: number;
+  /** What a multi-stage operation's applier carries from one stage to the next. */
+  progress: Record<string, unknown>;
+  /** A transfer's target ledger; null for other kinds. */
+  toLedgerId: string | null;
 }
 
 export const OperationEntity = new EntitySchema<OperationRow>({
@@ -66,6 +76,9 @@ export const OperationEntity = new EntitySchema<OperationRow>({
     createTime: { type: 'datetime', columnType: 'timestamptz' },
     updateTime: { type: 'datetime', columnType: 'timestamptz' },
     prunedTime: { type: 'datetime', columnType: 'timestamptz', nullable: true },
+    stage: { type: 'smallint' },
+    progress: { type: 'json' },
+    toLedgerId: { type: 'uuid', nullable: true },
   },
 });
 
@@ -149,9 +162,62 @@ class OperationsProcessing extends Migration {
   }
 }
 
+/** Most stages one operation may have (a transfer uses three: debit, credit, restore). */
+export const MAX_STAGES = 8;
+
+/**
+ * Multi-stage operations (transfers): an operation may be handed from one ledger's partition
+ * to another between stages, each stage committing its effects with the operation's new state.
+ * The result may hold the balance changes made so far; a transfer is listed on both ledgers.
+ */
+class OperationsStages extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      alter table operations.operation
+        add column stage smallint not null default 0 check (stage >= 0 and stage < ${MAX_STAGES}),
+        add column progress jsonb not null default '{}',
+        add column to_ledger_id uuid`);
+    this.addSql(`
+      alter table operations.operation
+        drop constraint operation_result_iff_completed,
+        add constraint operation_result_when_completed check (pruned_time is not null or status <> 'COMPLETED' or result is not null),
+        add constraint operation_no_result_when_cancelled check (status <> 'CANCELLED' or result is null)`);
+    this.addSql(`create index operation_to_ledger_seq on operations.operation (to_ledger_id, seq desc) where to_ledger_id is not null`);
+    this.addSql(`
+      create or replace function operations.check_operation_change() returns trigger language plpgsql as $$
+      begin
+        if new.id <> old.id or new.seq <> old.seq or new.ledger_id <> old.ledger_id or new.to_ledger_id is distinct from old.to_ledger_id
+           or new.transaction_id <> old.transaction_id or new.kind <> old.kind or new.request_hash <> old.request_hash then
+          raise exception 'operation %: identity columns are immutable', old.id using errcode = 'check_violation';
+        end if;
+        if new.pruned_time is not null and old.pruned_time is null then
+          return new; -- retention: payload dropped, status and version kept
+        end if;
+        if new.version <> old.version + 1 then
+          raise exception 'operation %: version must grow by one (% -> %)', old.id, old.version, new.version
+            using errcode = 'check_violation';
+        end if;
+        if new.stage < old.stage then
+          raise exception 'operation %: stage cannot go back (% -> %)', old.id, old.stage, new.stage using errcode = 'check_violation';
+        end if;
+        if not (
+             (old.status = 'PENDING' and new.status = 'PROCESSING')
+          or (old.status = 'PENDING' and new.status = 'CANCELLED' and old.stage = 0)
+          or (old.status = 'PROCESSING' and new.status in ('COMPLETED', 'FAILED', 'PENDING'))
+          or (old.status = 'FAILED' and new.status = 'PENDING' and old.error ->> 'code' = 'RETRIES_EXHAUSTED')
+        ) then
+          raise exception 'operation %: status cannot move from % to % (stage %)', old.id, old.status, new.status, old.stage
+            using errcode = 'check_violation';
+        end if;
+        return new;
+      end $$`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
+  { name: 'operations-0003-stages', class: OperationsStages },
 ];
 
 export const operationsEntities = [OperationEntity] as const;

@@ -29,6 +29,8 @@ export interface Operation {
   readonly kind: OperationKind;
   readonly status: OperationStatus;
   readonly ledgerId: string;
+  /** A transfer's target ledger; null for other kinds. */
+  readonly toLedgerId: string | null;
   readonly transactionId: string;
   /** 1 when accepted; grows by one with every change. */
   readonly version: bigint;

@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/v1/ledger.proto.
  */
 export const file_tally_v1_ledger: GenFile = /*@__PURE__*/
-  fileDesc("ChV0YWxseS92MS9sZWRnZXIucHJvdG8SCHRhbGx5LnYxIrMBCgZMZWRnZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjdXJyZW5jaWVzGAMgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAQgASgIEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoHQmFsYW5jZRIQCghjdXJyZW5jeRgBIAEoCRIOCgZhbW91bnQYAiABKAMSEAoIZXhwb25lbnQYAyABKAUivgEKBUVudHJ5EgoKAmlkGAEgASgJEhEKCWxlZGdlcl9pZBgCIAEoCRIUCgxvcGVyYXRpb25faWQYAyABKAkSFgoOdHJhbnNhY3Rpb25faWQYBCABKAkSEAoIY3VycmVuY3kYBSABKAkSDgoGYW1vdW50GAYgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKE0NyZWF0ZUxlZGdlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpjdXJyZW5jaWVzGAIgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkiOAoUQ3JlYXRlTGVkZ2VyUmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIiUKEEdldExlZGdlclJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJIjUKEUdldExlZGdlclJlc3BvbnNlEiAKBmxlZGdlchgBIAEoCzIQLnRhbGx5LnYxLkxlZGdlciI7ChJMaXN0TGVkZ2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoTTGlzdExlZGdlcnNSZXNwb25zZRIhCgdsZWRnZXJzGAEgAygLMhAudGFsbHkudjEuTGVkZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVFbmFibGVDdXJyZW5jeVJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJIjoKFkVuYWJsZUN1cnJlbmN5UmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIjsKEkdldEJhbGFuY2VzUmVxdWVzdBIRCglsZWRnZXJfaWQYASABKAkSEgoKY29udmVydF90bxgCIAEoCSJtChNHZXRCYWxhbmNlc1Jlc3BvbnNlEiMKCGJhbGFuY2VzGAEgAygLMhEudGFsbHkudjEuQmFsYW5jZRIxCg9jb252ZXJ0ZWRfdG90YWwYAiABKAsyGC50YWxseS52MS5Db252ZXJ0ZWRUb3RhbCJjCg5Db252ZXJ0ZWRUb3RhbBIQCghjdXJyZW5jeRgBIAEoCRIOCgZhbW91bnQYAiABKAMSEAoIZXhwb25lbnQYAyABKAUSHQoFcmF0ZXMYBCADKAsyDi50YWxseS52MS5SYXRlImAKEkxpc3RFbnRyaWVzUmVxdWVzdBIRCglsZWRnZXJfaWQYASABKAkSEAoIY3VycmVuY3kYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiUAoTTGlzdEVudHJpZXNSZXNwb25zZRIgCgdlbnRyaWVzGAEgAygLMg8udGFsbHkudjEuRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIoUCChhTdWJtaXRUcmFuc2FjdGlvblJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhYKDnRyYW5zYWN0aW9uX2lkGAIgASgJEicKBHR5cGUYAyABKA4yGS50YWxseS52MS5UcmFuc2FjdGlvblR5cGUSDgoGYW1vdW50GAQgASgDEhAKCGN1cnJlbmN5GAUgASgJEkIKCG1ldGFkYXRhGAYgAygLMjAudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkMKGVN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2USJgoJb3BlcmF0aW9uGAEgASgLMhMudGFsbHkudjEuT3BlcmF0aW9uIlUKGVN1Ym1pdFRyYW5zYWN0aW9uc1JlcXVlc3QSOAoMdHJhbnNhY3Rpb25zGAEgAygLMiIudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0IoMBChhTdWJtaXRUcmFuc2FjdGlvbnNSZXN1bHQSDQoFaW5kZXgYASABKAUSKAoJb3BlcmF0aW9uGAIgASgLMhMudGFsbHkudjEuT3BlcmF0aW9uSAASIwoFZXJyb3IYAyABKAsyEi5nb29nbGUucnBjLlN0YXR1c0gAQgkKB291dGNvbWUiUQoaU3VibWl0VHJhbnNhY3Rpb25zUmVzcG9uc2USMwoHcmVzdWx0cxgBIAMoCzIiLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uc1Jlc3VsdCLxAQoVU3VibWl0VHJhbnNmZXJSZXF1ZXN0EhYKDmZyb21fbGVkZ2VyX2lkGAEgASgJEhQKDHRvX2xlZGdlcl9pZBgCIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgDIAEoCRIQCghjdXJyZW5jeRgEIAEoCRIOCgZhbW91bnQYBSABKAMSPwoIbWV0YWRhdGEYBiADKAsyLS50YWxseS52MS5TdWJtaXRUcmFuc2ZlclJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQAoWU3VibWl0VHJhbnNmZXJSZXNwb25zZRImCglvcGVyYXRpb24YASABKAsyEy50YWxseS52MS5PcGVyYXRpb24qbAoPVHJhbnNhY3Rpb25UeXBlEiAKHFRSQU5TQUNUSU9OX1RZUEVfVU5TUEVDSUZJRUQQABIbChdUUkFOU0FDVElPTl9UWVBFX0NSRURJVBABEhoKFlRSQU5TQUNUSU9OX1RZUEVfREVCSVQQAjKnBgoNTGVkZ2VyU2VydmljZRJTCgxDcmVhdGVMZWRnZXISHS50YWxseS52MS5DcmVhdGVMZWRnZXJSZXF1ZXN0Gh4udGFsbHkudjEuQ3JlYXRlTGVkZ2VyUmVzcG9uc2UiBMjzGAESSgoJR2V0TGVkZ2VyEhoudGFsbHkudjEuR2V0TGVkZ2VyUmVxdWVzdBobLnRhbGx5LnYxLkdldExlZGdlclJlc3BvbnNlIgTI8xgBElAKC0xpc3RMZWRnZXJzEhwudGFsbHkudjEuTGlzdExlZGdlcnNSZXF1ZXN0Gh0udGFsbHkudjEuTGlzdExlZGdlcnNSZXNwb25zZSIEyPMYARJZCg5FbmFibGVDdXJyZW5jeRIfLnRhbGx5LnYxLkVuYWJsZUN1cnJlbmN5UmVxdWVzdBogLnRhbGx5LnYxLkVuYWJsZUN1cnJlbmN5UmVzcG9uc2UiBMjzGAESUAoLR2V0QmFsYW5jZXMSHC50YWxseS52MS5HZXRCYWxhbmNlc1JlcXVlc3QaHS50YWxseS52MS5HZXRCYWxhbmNlc1Jlc3BvbnNlIgTI8xgBElAKC0xpc3RFbnRyaWVzEhwudGFsbHkudjEuTGlzdEVudHJpZXNSZXF1ZXN0Gh0udGFsbHkudjEuTGlzdEVudHJpZXNSZXNwb25zZSIEyPMYARJiChFTdWJtaXRUcmFuc2FjdGlvbhIiLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdBojLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2UiBMjzGAISZQoSU3VibWl0VHJhbnNhY3Rpb25zEiMudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25zUmVxdWVzdBokLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uc1Jlc3BvbnNlIgTI8xgCElkKDlN1Ym1pdFRyYW5zZmVyEh8udGFsbHkudjEuU3VibWl0VHJhbnNmZXJSZXF1ZXN0GiAudGFsbHkudjEuU3VibWl0VHJhbnNmZXJSZXNwb25zZSIEyPMYAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_google_rpc_status, file_tally_v1_exchange, file_tally_v1_operation, file_tally_v1_options]);
+  fileDesc("ChV0YWxseS92MS9sZWRnZXIucHJvdG8SCHRhbGx5LnYxIrMBCgZMZWRnZXISCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgpjdXJyZW5jaWVzGAMgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAQgASgIEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiPQoHQmFsYW5jZRIQCghjdXJyZW5jeRgBIAEoCRIOCgZhbW91bnQYAiABKAMSEAoIZXhwb25lbnQYAyABKAUivgEKBUVudHJ5EgoKAmlkGAEgASgJEhEKCWxlZGdlcl9pZBgCIAEoCRIUCgxvcGVyYXRpb25faWQYAyABKAkSFgoOdHJhbnNhY3Rpb25faWQYBCABKAkSEAoIY3VycmVuY3kYBSABKAkSDgoGYW1vdW50GAYgASgDEhUKDWJhbGFuY2VfYWZ0ZXIYByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImYKE0NyZWF0ZUxlZGdlclJlcXVlc3QSDAoEbmFtZRgBIAEoCRISCgpjdXJyZW5jaWVzGAIgAygJEhkKEW92ZXJkcmFmdF9hbGxvd2VkGAMgASgIEhIKCnJlcXVlc3RfaWQYBCABKAkiOAoUQ3JlYXRlTGVkZ2VyUmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIiUKEEdldExlZGdlclJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJIjUKEUdldExlZGdlclJlc3BvbnNlEiAKBmxlZGdlchgBIAEoCzIQLnRhbGx5LnYxLkxlZGdlciI7ChJMaXN0TGVkZ2Vyc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiUQoTTGlzdExlZGdlcnNSZXNwb25zZRIhCgdsZWRnZXJzGAEgAygLMhAudGFsbHkudjEuTGVkZ2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI8ChVFbmFibGVDdXJyZW5jeVJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJIjoKFkVuYWJsZUN1cnJlbmN5UmVzcG9uc2USIAoGbGVkZ2VyGAEgASgLMhAudGFsbHkudjEuTGVkZ2VyIj0KFkRpc2FibGVDdXJyZW5jeVJlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJIjsKF0Rpc2FibGVDdXJyZW5jeVJlc3BvbnNlEiAKBmxlZGdlchgBIAEoCzIQLnRhbGx5LnYxLkxlZGdlciI7ChJHZXRCYWxhbmNlc1JlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhIKCmNvbnZlcnRfdG8YAiABKAkibQoTR2V0QmFsYW5jZXNSZXNwb25zZRIjCghiYWxhbmNlcxgBIAMoCzIRLnRhbGx5LnYxLkJhbGFuY2USMQoPY29udmVydGVkX3RvdGFsGAIgASgLMhgudGFsbHkudjEuQ29udmVydGVkVG90YWwiYwoOQ29udmVydGVkVG90YWwSEAoIY3VycmVuY3kYASABKAkSDgoGYW1vdW50GAIgASgDEhAKCGV4cG9uZW50GAMgASgFEh0KBXJhdGVzGAQgAygLMg4udGFsbHkudjEuUmF0ZSJgChJMaXN0RW50cmllc1JlcXVlc3QSEQoJbGVkZ2VyX2lkGAEgASgJEhAKCGN1cnJlbmN5GAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlAKE0xpc3RFbnRyaWVzUmVzcG9uc2USIAoHZW50cmllcxgBIAMoCzIPLnRhbGx5LnYxLkVudHJ5EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKFAgoYU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0EhEKCWxlZGdlcl9pZBgBIAEoCRIWCg50cmFuc2FjdGlvbl9pZBgCIAEoCRInCgR0eXBlGAMgASgOMhkudGFsbHkudjEuVHJhbnNhY3Rpb25UeXBlEg4KBmFtb3VudBgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCRJCCghtZXRhZGF0YRgGIAMoCzIwLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJDChlTdWJtaXRUcmFuc2FjdGlvblJlc3BvbnNlEiYKCW9wZXJhdGlvbhgBIAEoCzITLnRhbGx5LnYxLk9wZXJhdGlvbiJVChlTdWJtaXRUcmFuc2FjdGlvbnNSZXF1ZXN0EjgKDHRyYW5zYWN0aW9ucxgBIAMoCzIiLnRhbGx5LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdCKDAQoYU3VibWl0VHJhbnNhY3Rpb25zUmVzdWx0Eg0KBWluZGV4GAEgASgFEigKCW9wZXJhdGlvbhgCIAEoCzITLnRhbGx5LnYxLk9wZXJhdGlvbkgAEiMKBWVycm9yGAMgASgLMhIuZ29vZ2xlLnJwYy5TdGF0dXNIAEIJCgdvdXRjb21lIlEKGlN1Ym1pdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEjMKB3Jlc3VsdHMYASADKAsyIi50YWxseS52MS5TdWJtaXRUcmFuc2FjdGlvbnNSZXN1bHQi8QEKFVN1Ym1pdFRyYW5zZmVyUmVxdWVzdBIWCg5mcm9tX2xlZGdlcl9pZBgBIAEoCRIUCgx0b19sZWRnZXJfaWQYAiABKAkSFgoOdHJhbnNhY3Rpb25faWQYAyABKAkSEAoIY3VycmVuY3kYBCABKAkSDgoGYW1vdW50GAUgASgDEj8KCG1ldGFkYXRhGAYgAygLMi0udGFsbHkudjEuU3VibWl0VHJhbnNmZXJSZXF1ZXN0Lk1ldGFkYXRhRW50cnkaLwoNTWV0YWRhdGFFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKFlN1Ym1pdFRyYW5zZmVyUmVzcG9uc2USJgoJb3BlcmF0aW9uGAEgASgLMhMudGFsbHkudjEuT3BlcmF0aW9uKmwKD1RyYW5zYWN0aW9uVHlwZRIgChxUUkFOU0FDVElPTl9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXVFJBTlNBQ1RJT05fVFlQRV9DUkVESVQQARIaChZUUkFOU0FDVElPTl9UWVBFX0RFQklUEAIyhQcKDUxlZGdlclNlcnZpY2USUwoMQ3JlYXRlTGVkZ2VyEh0udGFsbHkudjEuQ3JlYXRlTGVkZ2VyUmVxdWVzdBoeLnRhbGx5LnYxLkNyZWF0ZUxlZGdlclJlc3BvbnNlIgTI8xgBEkoKCUdldExlZGdlchIaLnRhbGx5LnYxLkdldExlZGdlclJlcXVlc3QaGy50YWxseS52MS5HZXRMZWRnZXJSZXNwb25zZSIEyPMYARJQCgtMaXN0TGVkZ2VycxIcLnRhbGx5LnYxLkxpc3RMZWRnZXJzUmVxdWVzdBodLnRhbGx5LnYxLkxpc3RMZWRnZXJzUmVzcG9uc2UiBMjzGAESWQoORW5hYmxlQ3VycmVuY3kSHy50YWxseS52MS5FbmFibGVDdXJyZW5jeVJlcXVlc3QaIC50YWxseS52MS5FbmFibGVDdXJyZW5jeVJlc3BvbnNlIgTI8xgBElwKD0Rpc2FibGVDdXJyZW5jeRIgLnRhbGx5LnYxLkRpc2FibGVDdXJyZW5jeVJlcXVlc3QaIS50YWxseS52MS5EaXNhYmxlQ3VycmVuY3lSZXNwb25zZSIEyPMYARJQCgtHZXRCYWxhbmNlcxIcLnRhbGx5LnYxLkdldEJhbGFuY2VzUmVxdWVzdBodLnRhbGx5LnYxLkdldEJhbGFuY2VzUmVzcG9uc2UiBMjzGAESUAoLTGlzdEVudHJpZXMSHC50YWxseS52MS5MaXN0RW50cmllc1JlcXVlc3QaHS50YWxseS52MS5MaXN0RW50cmllc1Jlc3BvbnNlIgTI8xgBEmIKEVN1Ym1pdFRyYW5zYWN0aW9uEiIudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0GiMudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25SZXNwb25zZSIEyPMYAhJlChJTdWJtaXRUcmFuc2FjdGlvbnMSIy50YWxseS52MS5TdWJtaXRUcmFuc2FjdGlvbnNSZXF1ZXN0GiQudGFsbHkudjEuU3VibWl0VHJhbnNhY3Rpb25zUmVzcG9uc2UiBMjzGAISWQoOU3VibWl0VHJhbnNmZXISHy50YWxseS52MS5TdWJtaXRUcmFuc2ZlclJlcXVlc3QaIC50YWxseS52MS5TdWJtaXRUcmFuc2ZlclJlc3BvbnNlIgTI8xgCYgZwcm90bzM", [file_google_protobuf_timestamp, file_google_rpc_status, file_tally_v1_exchange, file_tally_v1_operation, file_tally_v1_options]);
 
 /**
  * Ledger holds balances in one or more currencies.
@@ -396,6 +396,55 @@ export const EnableCurrencyResponseSchema: GenMessage<EnableCurrencyResponse> = 
   messageDesc(file_tally_v1_ledger, 10);
 
 /**
+ * DisableCurrencyRequest names the ledger and the currency.
+ *
+ * @generated from message tally.v1.DisableCurrencyRequest
+ */
+export type DisableCurrencyRequest = Message<"tally.v1.DisableCurrencyRequest"> & {
+  /**
+   * The ledger's id.
+   *
+   * @generated from field: string ledger_id = 1;
+   */
+  ledgerId: string;
+
+  /**
+   * ISO 4217 code to disable.
+   *
+   * @generated from field: string currency = 2;
+   */
+  currency: string;
+};
+
+/**
+ * Describes the message tally.v1.DisableCurrencyRequest.
+ * Use `create(DisableCurrencyRequestSchema)` to create a new message.
+ */
+export const DisableCurrencyRequestSchema: GenMessage<DisableCurrencyRequest> = /*@__PURE__*/
+  messageDesc(file_tally_v1_ledger, 11);
+
+/**
+ * DisableCurrencyResponse carries the updated ledger.
+ *
+ * @generated from message tally.v1.DisableCurrencyResponse
+ */
+export type DisableCurrencyResponse = Message<"tally.v1.DisableCurrencyResponse"> & {
+  /**
+   * The ledger without the currency among its enabled ones.
+   *
+   * @generated from field: tally.v1.Ledger ledger = 1;
+   */
+  ledger?: Ledger;
+};
+
+/**
+ * Describes the message tally.v1.DisableCurrencyResponse.
+ * Use `create(DisableCurrencyResponseSchema)` to create a new message.
+ */
+export const DisableCurrencyResponseSchema: GenMessage<DisableCurrencyResponse> = /*@__PURE__*/
+  messageDesc(file_tally_v1_ledger, 12);
+
+/**
  * GetBalancesRequest names the ledger.
  *
  * @generated from message tally.v1.GetBalancesRequest
@@ -421,7 +470,7 @@ export type GetBalancesRequest = Message<"tally.v1.GetBalancesRequest"> & {
  * Use `create(GetBalancesRequestSchema)` to create a new message.
  */
 export const GetBalancesRequestSchema: GenMessage<GetBalancesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 11);
+  messageDesc(file_tally_v1_ledger, 13);
 
 /**
  * GetBalancesResponse carries the balances.
@@ -449,7 +498,7 @@ export type GetBalancesResponse = Message<"tally.v1.GetBalancesResponse"> & {
  * Use `create(GetBalancesResponseSchema)` to create a new message.
  */
 export const GetBalancesResponseSchema: GenMessage<GetBalancesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 12);
+  messageDesc(file_tally_v1_ledger, 14);
 
 /**
  * ConvertedTotal is the sum of a ledger's balances in one currency.
@@ -492,7 +541,7 @@ export type ConvertedTotal = Message<"tally.v1.ConvertedTotal"> & {
  * Use `create(ConvertedTotalSchema)` to create a new message.
  */
 export const ConvertedTotalSchema: GenMessage<ConvertedTotal> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 13);
+  messageDesc(file_tally_v1_ledger, 15);
 
 /**
  * ListEntriesRequest names the ledger and pages through its entries.
@@ -535,7 +584,7 @@ export type ListEntriesRequest = Message<"tally.v1.ListEntriesRequest"> & {
  * Use `create(ListEntriesRequestSchema)` to create a new message.
  */
 export const ListEntriesRequestSchema: GenMessage<ListEntriesRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 14);
+  messageDesc(file_tally_v1_ledger, 16);
 
 /**
  * ListEntriesResponse is one page of entries.
@@ -563,7 +612,7 @@ export type ListEntriesResponse = Message<"tally.v1.ListEntriesResponse"> & {
  * Use `create(ListEntriesResponseSchema)` to create a new message.
  */
 export const ListEntriesResponseSchema: GenMessage<ListEntriesResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 15);
+  messageDesc(file_tally_v1_ledger, 17);
 
 /**
  * SubmitTransactionRequest is one credit or debit.
@@ -621,7 +670,7 @@ export type SubmitTransactionRequest = Message<"tally.v1.SubmitTransactionReques
  * Use `create(SubmitTransactionRequestSchema)` to create a new message.
  */
 export const SubmitTransactionRequestSchema: GenMessage<SubmitTransactionRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 16);
+  messageDesc(file_tally_v1_ledger, 18);
 
 /**
  * SubmitTransactionResponse carries the accepted operation.
@@ -642,7 +691,7 @@ export type SubmitTransactionResponse = Message<"tally.v1.SubmitTransactionRespo
  * Use `create(SubmitTransactionResponseSchema)` to create a new message.
  */
 export const SubmitTransactionResponseSchema: GenMessage<SubmitTransactionResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 17);
+  messageDesc(file_tally_v1_ledger, 19);
 
 /**
  * SubmitTransactionsRequest is a batch of credits and debits.
@@ -663,7 +712,7 @@ export type SubmitTransactionsRequest = Message<"tally.v1.SubmitTransactionsRequ
  * Use `create(SubmitTransactionsRequestSchema)` to create a new message.
  */
 export const SubmitTransactionsRequestSchema: GenMessage<SubmitTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 18);
+  messageDesc(file_tally_v1_ledger, 20);
 
 /**
  * SubmitTransactionsResult is the outcome of one item of a batch.
@@ -708,7 +757,7 @@ export type SubmitTransactionsResult = Message<"tally.v1.SubmitTransactionsResul
  * Use `create(SubmitTransactionsResultSchema)` to create a new message.
  */
 export const SubmitTransactionsResultSchema: GenMessage<SubmitTransactionsResult> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 19);
+  messageDesc(file_tally_v1_ledger, 21);
 
 /**
  * SubmitTransactionsResponse has one result per item, in request order.
@@ -729,7 +778,7 @@ export type SubmitTransactionsResponse = Message<"tally.v1.SubmitTransactionsRes
  * Use `create(SubmitTransactionsResponseSchema)` to create a new message.
  */
 export const SubmitTransactionsResponseSchema: GenMessage<SubmitTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 20);
+  messageDesc(file_tally_v1_ledger, 22);
 
 /**
  * SubmitTransferRequest is a move of money between two ledgers.
@@ -785,7 +834,7 @@ export type SubmitTransferRequest = Message<"tally.v1.SubmitTransferRequest"> & 
  * Use `create(SubmitTransferRequestSchema)` to create a new message.
  */
 export const SubmitTransferRequestSchema: GenMessage<SubmitTransferRequest> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 21);
+  messageDesc(file_tally_v1_ledger, 23);
 
 /**
  * SubmitTransferResponse carries the accepted operation.
@@ -806,7 +855,7 @@ export type SubmitTransferResponse = Message<"tally.v1.SubmitTransferResponse"> 
  * Use `create(SubmitTransferResponseSchema)` to create a new message.
  */
 export const SubmitTransferResponseSchema: GenMessage<SubmitTransferResponse> = /*@__PURE__*/
-  messageDesc(file_tally_v1_ledger, 22);
+  messageDesc(file_tally_v1_ledger, 24);
 
 /**
  * TransactionType says which way a transaction moves money.
@@ -907,6 +956,24 @@ export const LedgerService: GenService<{
     output: typeof EnableCurrencyResponseSchema;
   },
   /**
+   * DisableCurrency stops a currency on a ledger: operations applied after it are refused
+   * CURRENCY_NOT_ENABLED (a transfer arriving in it is returned to its source), submits naming
+   * it are refused, and its balance and history stay readable. EnableCurrency turns it back on.
+   * Disabling a currency that is already disabled changes nothing and succeeds.
+   *
+   * Pattern: sync.
+   * Errors: INVALID_ARGUMENT for a malformed ledger_id or an unknown currency code; NOT_FOUND
+   * when no such ledger exists; FAILED_PRECONDITION (CURRENCY_NOT_ENABLED) when the currency
+   * was never enabled on the ledger.
+   *
+   * @generated from rpc tally.v1.LedgerService.DisableCurrency
+   */
+  disableCurrency: {
+    methodKind: "unary";
+    input: typeof DisableCurrencyRequestSchema;
+    output: typeof DisableCurrencyResponseSchema;
+  },
+  /**
    * GetBalances returns the ledger's balance in every currency ever enabled on it, zero
    * balances included, ordered by currency code. A balance is the sum of the ledger's applied
    * entries in that currency. With convert_to, it also returns the total of all balances in
@@ -973,7 +1040,13 @@ export const LedgerService: GenService<{
   },
   /**
    * SubmitTransfer accepts a move of money in one currency from one ledger to another. Its
-   * operation tracks each leg as a step.
+   * operation tracks each leg as a step: SOURCE_DEBITED (in the source ledger's order, into the
+   * currency's TRANSIT account), then TARGET_CREDITED (in the target ledger's order, from
+   * TRANSIT), then COMPLETED. If the credit cannot apply (the currency was disabled on the
+   * target meanwhile), a compensating credit returns the money to the source: steps
+   * TARGET_CREDITED FAILED and SOURCE_RESTORED, and the operation ends FAILED with the reason.
+   * Once the operation is terminal the money is on exactly one side; while in flight it sits
+   * in TRANSIT, so every currency still sums to zero.
    *
    * Pattern: async.
    * Errors: INVALID_ARGUMENT with field violations for bad fields; NOT_FOUND when either

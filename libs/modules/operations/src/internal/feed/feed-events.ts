@@ -25,6 +25,7 @@ export interface OperationJson {
   kind: OperationKind;
   status: OperationStatus;
   ledgerId: string;
+  toLedgerId: string | null;
   transactionId: string;
   version: string;
   steps: StoredStep[];
@@ -58,6 +59,7 @@ export function operationToJson(op: Operation): OperationJson {
     kind: op.kind,
     status: op.status,
     ledgerId: op.ledgerId,
+    toLedgerId: op.toLedgerId,
     transactionId: op.transactionId,
     version: op.version.toString(),
     steps: stepsToJson(op.steps),
@@ -75,6 +77,7 @@ export function operationFromJson(json: OperationJson): Operation {
     kind: json.kind,
     status: json.status,
     ledgerId: json.ledgerId,
+    toLedgerId: json.toLedgerId ?? null,
     transactionId: json.transactionId,
     version: BigInt(json.version),
     steps: stepsFromJson(json.steps),
@@ -108,31 +111,40 @@ export function parseFeedEvent(message: string): FeedEvent | undefined {
   return undefined;
 }
 
+/** One committed change of an operation: its new state and the balance changes that commit made. */
+export interface OperationChange {
+  readonly operation: Operation;
+  readonly balanceChanges?: readonly BalanceChange[];
+}
+
+/** Every ledger an operation concerns: its own, a transfer's target, and any whose balance it changed. */
+export function ledgersOf({ operation, balanceChanges = [] }: OperationChange): string[] {
+  const ids = [operation.ledgerId, ...(operation.toLedgerId === null ? [] : [operation.toLedgerId]), ...balanceChanges.map((c) => c.ledgerId)];
+  return [...new Set(ids)];
+}
+
 /**
- * Publishes the new state of each operation (on its own channel and on its ledgers'
- * channels) and the balance changes of completed ones, in order, in one round trip.
- * `ledgerIds` lists every ledger an operation touches (a transfer touches two).
+ * Publishes the new state of each operation (on its own channel and on the channels of every
+ * ledger it concerns) and the balance changes that commit made, in order, in one round trip.
  */
-export async function publishOperations(
-  redis: Redis,
-  operations: ReadonlyArray<{ operation: Operation; ledgerIds: readonly string[] }>,
-): Promise<void> {
-  if (operations.length === 0) return;
+export async function publishOperations(redis: Redis, changes: readonly OperationChange[]): Promise<void> {
+  if (changes.length === 0) return;
   const pipeline = redis.pipeline();
-  for (const { operation, ledgerIds } of operations) {
+  for (const change of changes) {
+    const { operation } = change;
     const event = JSON.stringify({ type: 'operation', operation: operationToJson(operation) } satisfies OperationEvent);
     pipeline.publish(operationChannel(operation.id), event);
-    for (const ledgerId of ledgerIds) pipeline.publish(ledgerChannel(ledgerId), event);
-    for (const change of operation.result?.balanceChanges ?? []) {
+    for (const ledgerId of ledgersOf(change)) pipeline.publish(ledgerChannel(ledgerId), event);
+    for (const balanceChange of change.balanceChanges ?? []) {
       const balance: BalanceEvent = {
         type: 'balance',
         operationId: operation.id,
-        ledgerId: change.ledgerId,
-        currency: change.currency,
-        amount: change.amount.toString(),
-        balanceAfter: change.balanceAfter.toString(),
+        ledgerId: balanceChange.ledgerId,
+        currency: balanceChange.currency,
+        amount: balanceChange.amount.toString(),
+        balanceAfter: balanceChange.balanceAfter.toString(),
       };
-      pipeline.publish(ledgerChannel(change.ledgerId), JSON.stringify(balance));
+      pipeline.publish(ledgerChannel(balanceChange.ledgerId), JSON.stringify(balance));
     }
   }
   await pipeline.exec();

@@ -78,7 +78,7 @@ function completion(ledgerId: string, amount = 5): StoredResult {
 }
 
 async function publish(...operations: Operation[]): Promise<void> {
-  await publishOperations(publisher, operations.map((operation) => ({ operation, ledgerIds: [operation.ledgerId] })));
+  await publishOperations(publisher, operations.map((operation) => ({ operation, balanceChanges: operation.result?.balanceChanges })));
 }
 
 /** Drains a watch in the background. */

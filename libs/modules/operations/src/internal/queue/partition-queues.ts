@@ -3,7 +3,7 @@ import type { Logger } from '@tally/platform';
 
 /**
  * The partition queues in Redis (bee-queue): `tally:partition-<n>`, one per partition. A job
- * is one accepted operation, with the operation id as job id, so enqueueing an operation that
+ * is one accepted operation (or one later stage of it), with the operation id as job id, so enqueueing an operation that
  * is already queued is a no-op (the recovery sweep relies on it). A job is a wake-up for the
  * partition's worker: PostgreSQL says what is pending and in which order.
  */
@@ -22,7 +22,12 @@ export interface PartitionJob {
 
 export interface QueuedOperation extends Omit<PartitionJob, 'queuedAtMs'> {
   readonly partition: number;
+  /** The stage to run (a multi-stage operation is queued once per stage); 0 when absent. */
+  readonly stage?: number;
 }
+
+/** One job per operation and stage, so queueing the same stage again is a no-op. */
+const jobId = ({ operationId, stage = 0 }: QueuedOperation): string => (stage === 0 ? operationId : `${operationId}:${stage}`);
 
 export const QUEUE_PREFIX = 'tally';
 export const queueName = (partition: number): string => `partition-${partition}`;
@@ -67,9 +72,7 @@ export class PartitionQueues {
       [...byPartition].map(async ([partition, ops]) => {
         const queue = this.queue(partition);
         const queuedAtMs = Date.now();
-        const jobs = ops.map(({ operationId, ledgerId, seq }) =>
-          queue.createJob({ operationId, ledgerId, seq, queuedAtMs }).setId(operationId),
-        );
+        const jobs = ops.map((op) => queue.createJob({ operationId: op.operationId, ledgerId: op.ledgerId, seq: op.seq, queuedAtMs }).setId(jobId(op)));
         const failures = await queue.saveAll(jobs);
         if (failures.size > 0) {
           const [first] = failures.values();

@@ -6,8 +6,12 @@ import type { BalanceChange, OperationError, OperationStep } from '../types.js';
  * How operations' effects are applied: other modules provide an applier per kind (ledgers:
  * TRANSACTION). An applier takes a run of operations of its kind, in acceptance order, inside
  * the worker's transaction, and answers one outcome per operation: their effects commit
- * together with the operations' new statuses, or not at all. An operation it refuses must
- * leave no effect.
+ * together with the operations' new statuses, or not at all.
+ *
+ * A multi-stage operation (a transfer) answers a hand-off instead of an end: this stage's
+ * effects commit, and the operation moves to the named ledger's partition, where its next
+ * stage runs in that ledger's order. A refused stage leaves no effect of its own, except
+ * a compensating one, which lists the balance changes it made.
  */
 
 /** An operation a worker holds (PROCESSING), as the applier sees it. */
@@ -19,6 +23,12 @@ export interface ClaimedOperation {
   /** The request as accepted (JSON; bigints as strings). */
   readonly request: Readonly<Record<string, unknown>>;
   readonly partition: number;
+  /** A transfer's target ledger; null for other kinds. */
+  readonly toLedgerId: string | null;
+  /** The stage to run: 0 first; later ones as handed off. */
+  readonly stage: number;
+  /** What the previous stage handed on. */
+  readonly progress: Readonly<Record<string, unknown>>;
 }
 
 export interface ApplyContext {
@@ -28,10 +38,21 @@ export interface ApplyContext {
   readonly shard: number;
 }
 
+/** Where a multi-stage operation goes next. */
+export interface HandOff {
+  /** Greater than the stage that ran. */
+  readonly stage: number;
+  /** The ledger in whose partition, and order, the next stage runs. */
+  readonly ledgerId: string;
+  /** Carried to the next stage (JSON-safe). */
+  readonly progress: Readonly<Record<string, unknown>>;
+}
+
 export type ApplyOutcome =
-  | { readonly ok: true; readonly balanceChanges: readonly BalanceChange[]; readonly steps?: readonly OperationStep[] }
-  /** A business failure: final, never retried, with no effect. */
-  | { readonly ok: false; readonly error: OperationError; readonly steps?: readonly OperationStep[] };
+  /** Applied: COMPLETED, or, with `handOff`, in flight towards the next stage. */
+  | { readonly ok: true; readonly balanceChanges: readonly BalanceChange[]; readonly steps?: readonly OperationStep[]; readonly handOff?: HandOff }
+  /** A business failure: final, never retried; `balanceChanges` only for a compensating stage. */
+  | { readonly ok: false; readonly error: OperationError; readonly steps?: readonly OperationStep[]; readonly balanceChanges?: readonly BalanceChange[] };
 
 export type Applier = (context: ApplyContext, operations: readonly ClaimedOperation[]) => Promise<readonly ApplyOutcome[]>;
 

@@ -1,15 +1,19 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { OperationChange } from '../feed/feed-events.js';
 import { executeReturning, toOperation } from '../operation-store.js';
-import { resultToJson, stepsToJson } from '../json-forms.js';
+import { resultFromJson, resultToJson, stepsToJson } from '../json-forms.js';
+import { partitionOf } from '../partition.js';
+import type { QueuedOperation } from '../queue/partition-queues.js';
 import type { OperationRow } from '../schema.js';
 import { RETRIES_EXHAUSTED } from '../status.js';
-import type { Operation, OperationError } from '../types.js';
+import type { BalanceChange, Operation, OperationError } from '../types.js';
 import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
 
 /**
  * The worker's database steps for one partition. Each is one transaction:
  *   claim    PENDING -> PROCESSING for the next operations, in acceptance order
- *   apply    effects + COMPLETED (or FAILED with a business reason), all together
+ *   apply    effects + COMPLETED (or FAILED with a business reason, or handed to the next
+ *            stage's partition as PENDING at that stage), all together
  *   release  PROCESSING -> PENDING for what a stopping worker will not apply
  *   exhaust  PROCESSING -> FAILED RETRIES_EXHAUSTED
  * Every status change is guarded by the status (and version) it expects: if anything else
@@ -31,6 +35,9 @@ function held(row: OperationRow): HeldOperation {
       transactionId: row.transactionId,
       request: row.request,
       partition: row.partition,
+      toLedgerId: row.toLedgerId,
+      stage: row.stage,
+      progress: row.progress,
     },
   };
 }
@@ -65,10 +72,17 @@ export async function claimNext(em: EntityManager, partition: number, limit: num
   return rows.sort(bySeq).map(held);
 }
 
+/** What one applied batch committed: each operation's change, and the operations handed to another stage. */
+export interface AppliedBatch {
+  readonly changes: OperationChange[];
+  readonly handedOff: QueuedOperation[];
+}
+
 /**
  * Applies the held operations in order, in one transaction: runs of one kind go to that kind's
- * applier, then every operation's terminal status is written with one statement.
- * `extraAttempts` is how many times this batch was tried before (counted into attempts).
+ * applier, then every operation's new status is written with one statement.
+ * `extraAttempts` is how many times this batch was tried before (counted into attempts);
+ * `partitions` places handed-off operations.
  */
 export async function applyHeld(
   em: EntityManager,
@@ -76,7 +90,8 @@ export async function applyHeld(
   appliers: Appliers,
   shard: number,
   extraAttempts: number,
-): Promise<Operation[]> {
+  partitions: number,
+): Promise<AppliedBatch> {
   return em.transactional(async (tx) => {
     const outcomes: ApplyOutcome[] = [];
     for (let start = 0; start < batch.length; ) {
@@ -92,33 +107,49 @@ export async function applyHeld(
       outcomes.push(...results);
       start = end;
     }
-    return finish(tx, batch, outcomes, extraAttempts);
+    return finish(tx, batch, outcomes, extraAttempts, partitions);
   });
 }
 
+/**
+ * Writes each operation's outcome: COMPLETED, FAILED, or (a hand-off) PENDING at its next stage
+ * in the next ledger's partition. Steps are appended; the result gathers the balance changes of
+ * every stage so far.
+ */
 async function finish(
   em: EntityManager,
   batch: readonly HeldOperation[],
   outcomes: readonly ApplyOutcome[],
   extraAttempts: number,
-): Promise<Operation[]> {
+  partitions: number,
+): Promise<AppliedBatch> {
+  const made = new Map<string, readonly BalanceChange[]>();
   const changes = batch.map(({ row }, i) => {
     const outcome = outcomes[i]!;
+    const handOff = outcome.ok ? outcome.handOff : undefined;
+    if (handOff && handOff.stage <= row.stage) throw new Error(`operation ${row.id}: stage ${row.stage} handed off to stage ${handOff.stage}`);
+    const now = outcome.balanceChanges ?? [];
+    made.set(row.id, now);
+    const all = [...(row.result ? resultFromJson(row.result).balanceChanges : []), ...now];
     return {
       id: row.id,
       version: row.version.toString(),
-      status: outcome.ok ? 'COMPLETED' : 'FAILED',
-      result: outcome.ok ? resultToJson(outcome) : null,
+      status: !outcome.ok ? 'FAILED' : handOff ? 'PENDING' : 'COMPLETED',
+      result: outcome.ok || all.length > 0 ? resultToJson({ balanceChanges: all }) : null,
       error: outcome.ok ? null : outcome.error,
-      steps: outcome.steps ? stepsToJson(outcome.steps) : null,
+      steps: stepsToJson(outcome.steps ?? []),
+      stage: handOff?.stage ?? row.stage,
+      partition: handOff ? partitionOf(handOff.ledgerId, partitions) : row.partition,
+      progress: handOff?.progress ?? row.progress,
     };
   });
   const updated = await executeReturning(
     em,
     `update operations.operation o
         set status = x.status, version = o.version + 1, attempts = o.attempts + ?, result = x.result, error = x.error,
-            steps = coalesce(x.steps, o.steps), update_time = now()
-       from jsonb_to_recordset(?::jsonb) as x(id uuid, version bigint, status text, result jsonb, error jsonb, steps jsonb)
+            steps = o.steps || x.steps, stage = x.stage, partition = x.partition, progress = x.progress, update_time = now()
+       from jsonb_to_recordset(?::jsonb) as x(id uuid, version bigint, status text, result jsonb, error jsonb, steps jsonb,
+                                             stage smallint, partition int, progress jsonb)
       where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
       returning o.*`,
     [extraAttempts, JSON.stringify(changes)],
@@ -127,7 +158,13 @@ async function finish(
     const missing = batch.find(({ row }) => !updated.some((u) => u.id === row.id));
     throw new LostOperationError(missing?.row.id ?? '?');
   }
-  return updated.sort(bySeq).map(toOperation);
+  const rows = updated.sort(bySeq);
+  return {
+    changes: rows.map((row) => ({ operation: toOperation(row), balanceChanges: made.get(row.id) ?? [] })),
+    handedOff: rows
+      .filter((row) => row.status === 'PENDING')
+      .map((row) => ({ operationId: row.id, ledgerId: row.ledgerId, seq: row.seq, partition: row.partition, stage: row.stage })),
+  };
 }
 
 /** The operation changed under the worker (another worker held it): abort, apply nothing. */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Logger, Redis } from '@tally/platform';
-import { publishOperations } from '../feed/feed-events.js';
-import type { PartitionQueues } from '../queue/partition-queues.js';
-import type { Operation } from '../types.js';
+import { publishOperations, type OperationChange } from '../feed/feed-events.js';
+import type { PartitionQueues, QueuedOperation } from '../queue/partition-queues.js';
 import type { Appliers } from './appliers.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { pendingForSweep, pruneEnded } from './maintenance.js';
@@ -92,14 +91,23 @@ export class OperationsWorker {
   }
 
   /** Publishes committed operation states for watchers; a lost message is recovered by their resync. */
-  private readonly publish = (operations: readonly Operation[]): void => {
-    if (operations.length === 0) return;
-    const items = operations.map((operation) => ({
-      operation,
-      ledgerIds: [...new Set([operation.ledgerId, ...(operation.result?.balanceChanges.map((c) => c.ledgerId) ?? [])])],
-    }));
-    publishOperations(this.options.redis, items).catch((error: unknown) =>
+  private readonly publish = (changes: readonly OperationChange[]): void => {
+    if (changes.length === 0) return;
+    publishOperations(this.options.redis, changes).catch((error: unknown) =>
       this.log.debug({ err: String(error) }, 'could not publish operation changes'),
+    );
+  };
+
+  /**
+   * Wakes the partitions that operations were handed to (a transfer's credit, in its target
+   * ledger's partition): directly when this worker holds it, through its queue otherwise. Best
+   * effort: the recovery sweep queues whatever this misses.
+   */
+  private readonly handOff = (handed: readonly QueuedOperation[]): void => {
+    if (handed.length === 0) return;
+    for (const partition of new Set(handed.map((h) => h.partition))) void this.held.get(partition)?.drain();
+    this.options.queues.enqueue(handed).catch((error: unknown) =>
+      this.log.warn({ err: String(error), count: handed.length }, 'handed-off operations not queued yet; the recovery sweep will queue them'),
     );
   };
 
@@ -148,6 +156,8 @@ export class OperationsWorker {
         appliers: this.options.appliers,
         logger: this.options.logger,
         publish: this.publish,
+        handOff: this.handOff,
+        partitions,
         maxBatchOps: this.limits.maxBatchOps,
         backoff: this.limits.backoff,
       });

@@ -1,8 +1,8 @@
 import BeeQueue from 'bee-queue';
 import { transientKind, type Database, type Logger } from '@tally/platform';
 import { toOperation } from '../operation-store.js';
-import { queueName, queueSettings, type PartitionJob } from '../queue/partition-queues.js';
-import type { Operation } from '../types.js';
+import type { OperationChange } from '../feed/feed-events.js';
+import { queueName, queueSettings, type PartitionJob, type QueuedOperation } from '../queue/partition-queues.js';
 import { applyHeld, claimNext, exhaust, heldByPartition, LostOperationError, releaseHeld, type HeldOperation } from './apply-batch.js';
 import type { Appliers } from './appliers.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
@@ -23,8 +23,12 @@ export interface PartitionWorkerOptions {
   readonly redisUrl: string;
   readonly appliers: Appliers;
   readonly logger: Logger;
-  /** Publishes new operation states after they commit. */
-  readonly publish: (operations: readonly Operation[]) => void;
+  /** Publishes new operation states (and the balance changes they made) after they commit. */
+  readonly publish: (changes: readonly OperationChange[]) => void;
+  /** Wakes the partitions operations were handed to, after the hand-off committed. */
+  readonly handOff: (handed: readonly QueuedOperation[]) => void;
+  /** How many partitions there are: where a handed-off operation goes. */
+  readonly partitions: number;
   readonly maxBatchOps: number;
   readonly backoff: BackoffPolicy;
 }
@@ -108,7 +112,7 @@ export class PartitionWorker {
       const startedMs = Date.now();
       batch = await this.withConnectionRetry(() => claimNext(db.em(), this.partition, maxBatchOps));
       if (batch.length < maxBatchOps) this.drainedAsOfMs = startedMs;
-      this.options.publish(batch.map((h) => toOperation(h.row)));
+      this.options.publish(batch.map((h) => ({ operation: toOperation(h.row) })));
     }
     if (batch.length === 0) return 0;
     await this.applyWithRetries(batch, earlierTries);
@@ -116,14 +120,15 @@ export class PartitionWorker {
   }
 
   private async applyWithRetries(batch: readonly HeldOperation[], earlierTries: number): Promise<void> {
-    const { db, appliers, backoff } = this.options;
+    const { db, appliers, backoff, partitions } = this.options;
     let tries = 0;
     let outages = 0;
     for (;;) {
       if (this.stopping.signal.aborted) return this.giveBack(batch);
       try {
-        const done = await applyHeld(db.em(), batch, appliers, this.partition, earlierTries + tries);
-        this.options.publish(done);
+        const done = await applyHeld(db.em(), batch, appliers, this.partition, earlierTries + tries, partitions);
+        this.options.publish(done.changes);
+        this.options.handOff(done.handedOff);
         return;
       } catch (error) {
         if (error instanceof LostOperationError) {
@@ -152,7 +157,7 @@ export class PartitionWorker {
           const [only] = batch as [HeldOperation];
           const failed = await this.withConnectionRetry(() => exhaust(db.em(), only, earlierTries + tries, error));
           this.log.error({ operationId: only.row.id, err: String(error) }, 'operation failed: retries exhausted');
-          this.options.publish([failed]);
+          this.options.publish([{ operation: failed }]);
           return;
         }
         await sleep(backoffDelayMs(tries, backoff), this.stopping.signal);
@@ -163,7 +168,8 @@ export class PartitionWorker {
   /** On stop: hand the batch back as PENDING for the next holder (best effort; if the database is away, the next holder resumes them). */
   private async giveBack(batch: readonly HeldOperation[]): Promise<void> {
     try {
-      this.options.publish(await releaseHeld(this.options.db.em(), batch));
+      const released = await releaseHeld(this.options.db.em(), batch);
+      this.options.publish(released.map((operation) => ({ operation })));
     } catch (error) {
       this.log.warn({ err: String(error), ops: batch.length }, 'could not release operations on stop; the next holder resumes them');
     }

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { createLogger, Database, TallyError } from '@tally/platform';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { operationsSchema } from '../../index.js';
+import { cancelOperation } from '../cancel-operation.js';
+import { partitionOf } from '../partition.js';
+import { getOperation, listOperations } from '../read-operations.js';
+import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
+import { applyHeld, claimNext } from './apply-batch.js';
+
+/**
+ * A multi-stage operation handed from one ledger's partition to another's, against the real
+ * database. This suite owns partitions 900 to 998: out of reach of the workers other suites run
+ * on the same database (they serve 0 to TALLY_PARTITIONS - 1) and of their parked operations.
+ */
+const PARTITIONS = 1_000;
+const SOURCE_PARTITION = 998;
+let db: Database;
+
+beforeAll(async () => {
+  db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger: createLogger('warn') });
+});
+beforeEach(async () => {
+  await db.em().getConnection().execute(`delete from operations.operation where partition between 900 and ${SOURCE_PARTITION}`);
+});
+afterAll(() => db.close());
+
+/** A ledger id whose partition no test worker serves. */
+function unservedLedger(): string {
+  for (;;) {
+    const id = randomUUID();
+    const partition = partitionOf(id, PARTITIONS);
+    if (partition >= 900 && partition !== SOURCE_PARTITION) return id;
+  }
+}
+
+async function acceptedTransfer(toLedgerId: string): Promise<string> {
+  const id = randomUUID();
+  await db.orm.em.getConnection().execute(
+    `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
+     values (?, 'TRANSFER', 'PENDING', ?, ?, ?, ?, '{}', 'h')`,
+    [id, randomUUID(), toLedgerId, `tx-${id}`, SOURCE_PARTITION],
+  );
+  return id;
+}
+
+const at = new Date('2026-11-25T12:00:00Z');
+const change = (ledgerId: string, amount: bigint) => ({ ledgerId, currency: 'EUR', amount, balanceAfter: amount });
+
+/** Stage 0 hands off to the target ledger; stage 1 completes there. */
+function twoStages(seen: ClaimedOperation[]): Appliers {
+  return {
+    TRANSFER: (_context, ops) =>
+      Promise.resolve(
+        ops.map((op): ApplyOutcome => {
+          seen.push(op);
+          return op.stage === 0
+            ? {
+                ok: true,
+                balanceChanges: [change(op.ledgerId, -5n)],
+                steps: [{ name: 'SOURCE_DEBITED', status: 'COMPLETED', time: at }],
+                handOff: { stage: 1, ledgerId: op.toLedgerId!, progress: { carried: 'yes' } },
+              }
+            : { ok: true, balanceChanges: [change(op.toLedgerId!, 5n)], steps: [{ name: 'TARGET_CREDITED', status: 'COMPLETED', time: at }] };
+        }),
+      ),
+  };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<TallyError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(TallyError);
+  return error as TallyError;
+}
+
+describe('handing an operation to another ledger between stages', () => {
+  it('commits the first stage and moves the operation, in flight, to the target ledger partition', async () => {
+    const target = unservedLedger();
+    const id = await acceptedTransfer(target);
+    const seen: ClaimedOperation[] = [];
+
+    const first = await applyHeld(db.em(), await claimNext(db.em(), SOURCE_PARTITION, 10), twoStages(seen), SOURCE_PARTITION, 0, PARTITIONS);
+    expect(first.handedOff).toEqual([expect.objectContaining({ operationId: id, partition: partitionOf(target, PARTITIONS), stage: 1 })]);
+    const [handed] = first.changes;
+    expect(handed?.operation).toMatchObject({ status: 'PROCESSING', version: 3n, toLedgerId: target, steps: [{ name: 'SOURCE_DEBITED' }] });
+    expect(handed?.balanceChanges).toHaveLength(1);
+    expect(handed?.operation.result?.balanceChanges).toHaveLength(1);
+
+    // In flight: shown PROCESSING, listed on the target ledger too, never cancelled.
+    expect((await getOperation(db.em(), id)).status).toBe('PROCESSING');
+    const onTarget = await listOperations(db.em(), { ledgerId: target, status: 'PROCESSING', kind: null, pageSize: 10, pageToken: '' });
+    expect(onTarget.items.map((o) => o.id)).toEqual([id]);
+    expect((await listOperations(db.em(), { ledgerId: target, status: 'PENDING', kind: null, pageSize: 10, pageToken: '' })).items).toEqual([]);
+    const refused = await refusal(cancelOperation(db.em(), id));
+    expect(refused).toMatchObject({ code: 'FAILED_PRECONDITION', details: { metadata: { status: 'PROCESSING' } } });
+    await expect(
+      db.em().getConnection().execute(`update operations.operation set status = 'CANCELLED', version = version + 1 where id = ?`, [id]),
+    ).rejects.toThrow(/cannot move from PENDING to CANCELLED/);
+
+    // The target partition picks it up at the next stage, with what the first stage carried.
+    const second = await applyHeld(db.em(), await claimNext(db.em(), partitionOf(target, PARTITIONS), 10), twoStages(seen), 0, 0, PARTITIONS);
+    expect(seen.map((op) => [op.stage, op.progress])).toEqual([
+      [0, {}],
+      [1, { carried: 'yes' }],
+    ]);
+    expect(second.handedOff).toEqual([]);
+    const done = second.changes[0]!.operation;
+    expect(done).toMatchObject({ status: 'COMPLETED', version: 5n, steps: [{ name: 'SOURCE_DEBITED' }, { name: 'TARGET_CREDITED' }] });
+    expect(done.result?.balanceChanges.map((c) => c.amount)).toEqual([-5n, 5n]);
+    expect(second.changes[0]!.balanceChanges).toEqual([change(target, 5n)]);
+  });
+
+  it('refuses to move a stage backwards', async () => {
+    const id = await acceptedTransfer(unservedLedger());
+    await applyHeld(db.em(), await claimNext(db.em(), SOURCE_PARTITION, 10), twoStages([]), SOURCE_PARTITION, 0, PARTITIONS);
+    await expect(
+      db.em().getConnection().execute(`update operations.operation set stage = 0, version = version + 1 where id = ?`, [id]),
+    ).rejects.toThrow(/stage cannot go back/);
+  });
+});
