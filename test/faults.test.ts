@@ -126,6 +126,67 @@ describe('faults', () => {
     expect(await tally.exited).toBe(0);
   });
 
+  it('SIGKILL while transfers are being applied: each ends with its money on exactly one side', { timeout: 180_000 }, async () => {
+    let tally = await spawnTally(env);
+    const ledgerIds = await createLedgers(client(tally));
+    const run = `transfer-${Date.now()}`;
+    const funding = [ledgerIds.map((ledgerId, i) => ({ ledgerId, transactionId: `${run}-fund-${i}`, type: TransactionType.CREDIT, amount: 10_000n, currency: 'USD' }))];
+    await submitAll(() => client(tally), funding);
+    expect(await eventually(() => unfinished(run), (n) => n === 0, 30_000)).toBe(0);
+    // A ring of transfers, ledger i to ledger i + 1 (mostly across partitions), 1 to 10 each.
+    const transfers = Array.from({ length: 600 }, (_, n) => ({
+      fromLedgerId: ledgerIds[n % LEDGERS]!,
+      toLedgerId: ledgerIds[(n + 1) % LEDGERS]!,
+      transactionId: `${run}-${n}`,
+      currency: 'USD',
+      amount: BigInt(1 + (n % 10)),
+    }));
+    const submitOne = async (request: (typeof transfers)[number]) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await client(tally).submitTransfer(request);
+        } catch (error) {
+          if (attempt > 200) throw error;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    };
+    const lanes = 4;
+    const submitting = Promise.all(
+      Array.from({ length: lanes }, async (_, lane) => {
+        for (let n = lane; n < transfers.length; n += lanes) await submitOne(transfers[n]!);
+      }),
+    );
+    const accepted = () =>
+      db.query(`select count(*)::int as n from operations.operation where kind = 'TRANSFER' and transaction_id like $1`, [`${run}-%`]).then((r) => r.rows[0].n as number);
+    expect(await eventually(accepted, (n) => n > 200, 30_000)).toBeGreaterThan(200);
+    tally.child.kill('SIGKILL');
+    await tally.exited;
+    tally = await spawnTally(env);
+    await submitting;
+
+    expect(await eventually(() => unfinished(run), (n) => n === 0, 90_000)).toBe(0);
+    const { rows } = await db.query<{ status: string; n: string }>(
+      `select status, count(*)::text as n from operations.operation where kind = 'TRANSFER' and transaction_id like $1 group by status`,
+      [`${run}-%`],
+    );
+    expect(rows).toEqual([{ status: 'COMPLETED', n: String(transfers.length) }]);
+    const expected = new Map(ledgerIds.map((id) => [id, 10_000n]));
+    for (const t of transfers) {
+      expected.set(t.fromLedgerId, expected.get(t.fromLedgerId)! - t.amount);
+      expected.set(t.toLedgerId, expected.get(t.toLedgerId)! + t.amount);
+    }
+    for (const ledgerId of ledgerIds) {
+      const { balances } = await client(tally).getBalances({ ledgerId });
+      expect([ledgerId, balances[0]?.amount]).toEqual([ledgerId, expected.get(ledgerId)]);
+    }
+    const report = await auditTool();
+    expect([report.code, report.stdout]).toEqual([0, expect.stringContaining('0 in flight')]);
+    expect(report.stdout).toContain('ok   ended transfers that left money in TRANSIT: none');
+    tally.child.kill('SIGTERM');
+    expect(await tally.exited).toBe(0);
+  });
+
   it('SIGTERM mid-load stops cleanly: no operation is left PROCESSING', { timeout: 180_000 }, async () => {
     let tally = await spawnTally(env);
     const ledgerIds = await createLedgers(client(tally));
