@@ -147,7 +147,7 @@ async function finish(
     em,
     `update operations.operation o
         set status = x.status, version = o.version + 1, attempts = o.attempts + ?, result = x.result, error = x.error,
-            steps = o.steps || x.steps, stage = x.stage, partition = x.partition, progress = x.progress, update_time = now()
+            steps = o.steps || x.steps, stage = x.stage, partition = x.partition, progress = x.progress, update_time = clock_timestamp()
        from jsonb_to_recordset(?::jsonb) as x(id uuid, version bigint, status text, result jsonb, error jsonb, steps jsonb,
                                              stage smallint, partition int, progress jsonb)
       where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
