@@ -58,6 +58,15 @@ describe('toConnectError', () => {
     expect(toConnectError(original, logger, RPC)).toBe(original);
   });
 
+  it('answers a deadlock or serialization failure ABORTED, retryable, without the SQL', () => {
+    const deadlock = Object.assign(new Error('deadlock detected on update ledgers.account'), { code: '40P01' });
+    const error = toConnectError(deadlock, logger, RPC);
+    expect(error.code).toBe(Code.Aborted);
+    expect(error.rawMessage).toMatch(/^conflicted with concurrent work and changed nothing; retry/);
+    expect(error.rawMessage).not.toContain('ledgers.account');
+    expect(error.findDetails(ErrorInfoSchema)[0]?.reason).toBe('CONCURRENT_CONFLICT');
+  });
+
   it('answers anything else INTERNAL with a correlation id, and logs the error under that id', () => {
     const error = toConnectError(new TypeError('cannot read properties of undefined'), logger, RPC);
     expect(error.code).toBe(Code.Internal);

@@ -12,6 +12,7 @@ import { isTallyError, transientKind, type ErrorCode, type Logger, type TallyErr
  * - TallyError: its code, message and details as google.rpc detail messages.
  * - ConnectError: passes through unchanged (a handler or the transport already chose).
  * - PostgreSQL or Redis down or restarting: UNAVAILABLE, which clients may retry.
+ * - a serialization failure or deadlock with concurrent work: ABORTED, which clients may retry.
  * - anything else is a bug: INTERNAL with a correlation id; the error itself is only logged.
  */
 
@@ -34,7 +35,17 @@ export function toConnectError(error: unknown, logger: Logger, rpc: string): Con
   if (error instanceof ConnectError) return error;
   if (isTallyError(error)) return fromTallyError(error);
   if (transientKind(error) === 'CONNECTION') return unavailable(error, logger, rpc);
+  if (transientKind(error) === 'CONFLICT') return aborted(error, logger, rpc);
   return internalError(error, logger, rpc);
+}
+
+/** Lost a race with concurrent work (nothing was changed): the same request may simply be sent again. */
+function aborted(error: unknown, logger: Logger, rpc: string): ConnectError {
+  const correlationId = randomUUID();
+  logger.warn({ err: error, correlationId, rpc }, 'conflict with concurrent work; answered ABORTED');
+  return new ConnectError(`conflicted with concurrent work and changed nothing; retry (correlation id ${correlationId})`, Code.Aborted, undefined, [
+    { desc: ErrorInfoSchema, value: { reason: 'CONCURRENT_CONFLICT', domain: ERROR_DOMAIN, metadata: { correlation_id: correlationId } } },
+  ]);
 }
 
 /** A dependency is down: say so, retryably, and log which one and why. */

@@ -206,6 +206,32 @@ describe('disabling a currency', () => {
   });
 });
 
+describe('disabling a currency while the worker books on it', () => {
+  it('waits for the batch holding the account instead of deadlocking with it', async () => {
+    const ledger = await ledgers.createLedger(usdEurJpy);
+    await fund(ledger.id, 'EUR', '1000');
+    const leg = { ledgerId: ledger.id, currency: 'EUR', delta: -10n, counterparty: 'TRANSIT' } as const;
+    let disabling: Promise<unknown> = Promise.resolve();
+    // A worker batch books one account twice (a run of one kind, then a run of another); the
+    // second update re-checks the account's key to its ledger, which the disable has locked.
+    await db.em().transactional(async (em) => {
+      await ledgers.book({ em, shard: 0 }, [{ operationId: randomUUID(), transactionId: 'first', legs: [leg] }]);
+      disabling = ledgers.disableCurrency(ledger.id, 'EUR');
+      await expect
+        .poll(async () => {
+          const waiting = await db.em().execute<Array<{ n: number }>>(
+            `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%update%ledgers%account%enabled%'`,
+          );
+          return waiting[0]!.n;
+        })
+        .toBeGreaterThan(0);
+      await ledgers.book({ em, shard: 0 }, [{ operationId: randomUUID(), transactionId: 'second', legs: [leg] }]);
+    });
+    await expect(disabling).resolves.toMatchObject({ currencies: ['USD', 'JPY'] });
+    expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'EUR', amount: 980n, exponent: 2 });
+  });
+});
+
 describe('transfers', () => {
   it('prepares a transfer between two ledgers with the currency enabled, canonically', async () => {
     const [from, to] = await Promise.all([ledgers.createLedger(usdEurJpy), ledgers.createLedger({ ...usdEurJpy, currencies: ['EUR'] })]);

@@ -1,7 +1,7 @@
-import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { failedPrecondition, notFound } from '@tally/platform';
-import { loadLedger } from './ledger-store.js';
-import { AccountEntity, LedgerEntity } from './schema.js';
+import { loadLedger, lockLedgerForChange } from './ledger-store.js';
+import { AccountEntity } from './schema.js';
 import type { Ledger } from './types.js';
 import { MAX_CURRENCIES_PER_LEDGER, validateLedgerCurrency } from './validation.js';
 
@@ -13,7 +13,7 @@ import { MAX_CURRENCIES_PER_LEDGER, validateLedgerCurrency } from './validation.
 export async function enableCurrency(em: EntityManager, ledgerId: string, code: string): Promise<Ledger> {
   const valid = validateLedgerCurrency(ledgerId, code);
   await em.transactional(async (tx) => {
-    const ledger = await tx.findOne(LedgerEntity, { id: valid.ledgerId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const ledger = await lockLedgerForChange(tx, valid.ledgerId);
     if (!ledger) throw notFound('ledger', valid.ledgerId);
     const accounts = await tx.find(AccountEntity, { ledgerId: valid.ledgerId, kind: 'LEDGER' });
     const existing = accounts.find((a) => a.currency === valid.currency.code);

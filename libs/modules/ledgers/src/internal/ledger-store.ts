@@ -58,3 +58,15 @@ export async function requireCurrencies(em: EntityManager, ledgerIds: readonly s
     if (code !== undefined) throw currencyNotEnabled(ledgerId, code);
   }
 }
+
+/**
+ * Locks a ledger row against concurrent changes of its currencies, and returns it (null when
+ * there is no such ledger). FOR NO KEY UPDATE, not FOR UPDATE: the worker, holding the ledger's
+ * account rows, re-checks their foreign key to the ledger (a KEY SHARE lock) when it updates a
+ * balance twice in one batch; FOR UPDATE would block that check while waiting for the very
+ * account rows the worker holds: a deadlock.
+ */
+export async function lockLedgerForChange(em: EntityManager, ledgerId: string): Promise<LedgerRow | null> {
+  const [locked] = await em.execute<Array<{ id: string }>>(`select id from ledgers.ledger where id = ? for no key update`, [ledgerId]);
+  return locked ? em.findOne(LedgerEntity, { id: ledgerId }) : null;
+}

@@ -2,12 +2,14 @@
  * The operation state machine. Status only moves forward:
  *   PENDING -> PROCESSING -> COMPLETED | FAILED
  *   PENDING -> CANCELLED
- * Two steps back, both of operations never applied:
+ * Steps back, none of them undoing an effect:
  * - PROCESSING -> PENDING: a worker releasing what it could not finish (shutdown), so the
- *   next owner of the partition picks it up in order;
+ *   next owner of the partition picks it up in order; or a multi-stage operation (a transfer)
+ *   handed to the partition of its next stage, its earlier stages committed. Such a later
+ *   stage is in flight, not pending: clients see it PROCESSING and cannot cancel it;
  * - FAILED -> PENDING: an operator requeueing an operation that failed only because it ran out
- *   of retries (error RETRIES_EXHAUSTED), never a business failure.
- * PostgreSQL enforces the same machine with a trigger (operations-0002).
+ *   of retries (error RETRIES_EXHAUSTED), never a business failure; it resumes at its stage.
+ * PostgreSQL enforces the same machine with a trigger (operations-0002, stages in 0003).
  */
 
 export const OPERATION_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
