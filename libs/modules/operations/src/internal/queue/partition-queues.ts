@@ -3,8 +3,9 @@ import type { Logger } from '@tally/platform';
 
 /**
  * The partition queues in Redis (bee-queue): `tally:partition-<n>`, one per partition. A job
- * is one accepted operation (or one later stage of it), with the operation id as job id, so enqueueing an operation that
- * is already queued is a no-op (the recovery sweep relies on it). A job is a wake-up for the
+ * is one accepted operation (or one later stage of it), with the operation id (and stage) as
+ * job id, so enqueueing an operation that is already queued is a no-op (the recovery sweep
+ * relies on it). A job is a wake-up for the
  * partition's worker: PostgreSQL says what is pending and in which order.
  */
 
