@@ -132,6 +132,35 @@ describe('SubmitExchange', () => {
     expect(await audit([ledgerId], isolatedEnv('rates', 8).DATABASE_URL)).toMatchObject({ currenciesNotZero: [], balancesNotEntries: [] });
   });
 
+  it('streams the locked rate as a version of its own, then both legs together in the next', async () => {
+    const ledgerId = await fundedLedger(5_000n);
+    const versions: string[] = [];
+    const abort = new AbortController();
+    const watching = (async () => {
+      try {
+        for await (const m of operations().watchLedger({ ledgerId }, { signal: abort.signal })) {
+          if (m.event.case !== 'operation' || m.event.value.kind !== OperationKind.EXCHANGE) continue;
+          const op = m.event.value;
+          versions.push(`v${op.version} ${OperationStatus[op.status]} ${op.steps.map((s) => `${s.name}:${StepStatus[s.status]}`).join(' ')}`.trim());
+        }
+      } catch (error) {
+        if (!abort.signal.aborted) throw error;
+      }
+    })();
+    await pause(300); // let the watch subscribe
+    const { operation } = await exchange().submitExchange({ ledgerId, transactionId: 'streamed', fromCurrency: 'USD', toCurrency: 'EUR', amount: 1_000n });
+    await settled((r) => operations().getOperation(r), operation!.id);
+    await expect.poll(() => versions.some((v) => v.includes('COMPLETED:COMPLETED')), { timeout: 10_000 }).toBe(true);
+    abort.abort();
+    await watching;
+    expect(versions).toEqual([
+      'v1 PENDING',
+      'v2 PROCESSING',
+      'v3 PROCESSING RATE_LOCKED:COMPLETED',
+      'v4 COMPLETED RATE_LOCKED:COMPLETED SOURCE_DEBITED:COMPLETED TARGET_CREDITED:COMPLETED COMPLETED:COMPLETED',
+    ]);
+  });
+
   it('lets a quote serve one exchange only: a second use ends FAILED QUOTE_ALREADY_USED with no leg applied', async () => {
     const ledgerId = await fundedLedger(5_000n);
     const { quote } = await exchange().createQuote({ fromCurrency: 'USD', toCurrency: 'EUR', amount: 500n });

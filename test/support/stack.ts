@@ -9,7 +9,7 @@ import {
   type WorkerLimits,
 } from '@tally/operations';
 import { createLogger, createRedis, type Database, type Redis } from '@tally/platform';
-import { appliersFor, prepareDatabase } from '@tally/runtime';
+import { appliersFor, prepareDatabase, preparersFor } from '@tally/runtime';
 import { isolatedEnv, TEST_WORKER_LIMITS } from './server.js';
 
 /**
@@ -71,7 +71,8 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
         redisUrl: url,
         queues: url === redisUrl ? queues : new PartitionQueues(url, logger),
         partitions: PARTITIONS,
-        appliers: options.appliers ?? appliersFor(ledgers, exchange),
+        appliers: options.appliers ?? appliersFor(ledgers),
+        preparers: preparersFor(exchange),
         logger,
         limits: { ...TEST_WORKER_LIMITS, ...options.limits },
       });

@@ -5,6 +5,6 @@
 export { moduleSchemas, prepareDatabase } from './database.js';
 export { openInfrastructure } from './infrastructure.js';
 export type { Infrastructure } from './infrastructure.js';
-export { appliersFor, startWorker } from './worker.js';
+export { appliersFor, preparersFor, startWorker } from './worker.js';
 export { audit, isClean } from './audit.js';
 export type { AuditReport } from './audit.js';

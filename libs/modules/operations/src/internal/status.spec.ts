@@ -9,6 +9,11 @@ describe('operation state machine', () => {
     expect(canTransition('PENDING', 'CANCELLED')).toBe(true);
   });
 
+  it('records a preparation (an exchange locking its rate) as a version that stays PROCESSING', () => {
+    expect(canTransition('PROCESSING', 'PROCESSING')).toBe(true);
+    expect(canTransition('PENDING', 'PENDING')).toBe(false);
+  });
+
   it('never leaves a terminal status, and never skips PROCESSING', () => {
     for (const terminal of ['COMPLETED', 'FAILED', 'CANCELLED'] as const) {
       expect(isTerminal(terminal)).toBe(true);

@@ -2,6 +2,7 @@
  * The operation state machine. Status only moves forward:
  *   PENDING -> PROCESSING -> COMPLETED | FAILED
  *   PENDING -> CANCELLED
+ * PROCESSING -> PROCESSING records what a kind prepared before applying (an exchange's rate).
  * Steps back, none of them undoing an effect:
  * - PROCESSING -> PENDING: a worker releasing what it could not finish (shutdown), so the
  *   next owner of the partition picks it up in order; or a multi-stage operation (a transfer)
@@ -9,7 +10,7 @@
  *   stage is in flight, not pending: clients see it PROCESSING and cannot cancel it;
  * - FAILED -> PENDING: an operator requeueing an operation that failed only because it ran out
  *   of retries (error RETRIES_EXHAUSTED), never a business failure; it resumes at its stage.
- * PostgreSQL enforces the same machine with a trigger (operations-0002, stages in 0003).
+ * PostgreSQL enforces the same machine with a trigger (operations-0002, 0003, 0004).
  */
 
 export const OPERATION_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
@@ -20,7 +21,7 @@ export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 const NEXT: Readonly<Record<OperationStatus, readonly OperationStatus[]>> = {
   PENDING: ['PROCESSING', 'CANCELLED'],
-  PROCESSING: ['COMPLETED', 'FAILED', 'PENDING'],
+  PROCESSING: ['PROCESSING', 'COMPLETED', 'FAILED', 'PENDING'],
   COMPLETED: [],
   FAILED: [],
   CANCELLED: [],

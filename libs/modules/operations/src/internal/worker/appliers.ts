@@ -57,3 +57,21 @@ export type ApplyOutcome =
 export type Applier = (context: ApplyContext, operations: readonly ClaimedOperation[]) => Promise<readonly ApplyOutcome[]>;
 
 export type Appliers = Readonly<Partial<Record<OperationKind, Applier>>>;
+
+/**
+ * What a kind may settle before its operations are applied, in a transaction of its own that
+ * holds no balance: an exchange locks its rate (asking the rate provider if need be, so that a
+ * slow provider never holds a ledger's accounts). The preparation commits as a version of the
+ * operation (its steps and progress), and the applier then reads it from `progress`. Operations
+ * already prepared (resumed after a crash, requeued) are not prepared again: the preparer sees
+ * their progress and answers null for them.
+ */
+export interface Preparation {
+  readonly steps: readonly OperationStep[];
+  /** Merged into the operation's progress. */
+  readonly progress: Readonly<Record<string, unknown>>;
+}
+
+export type Preparer = (em: EntityManager, operations: readonly ClaimedOperation[]) => Promise<ReadonlyArray<Preparation | null>>;
+
+export type Preparers = Readonly<Partial<Record<OperationKind, Preparer>>>;

@@ -7,11 +7,12 @@ import type { QueuedOperation } from '../queue/partition-queues.js';
 import type { OperationRow } from '../schema.js';
 import { RETRIES_EXHAUSTED } from '../status.js';
 import type { BalanceChange, Operation, OperationError } from '../types.js';
-import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
+import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appliers.js';
 
 /**
  * The worker's database steps for one partition. Each is one transaction:
  *   claim    PENDING -> PROCESSING for the next operations, in acceptance order
+ *   prepare  what a kind settles before applying (an exchange's rate), as a version of each
  *   apply    effects + COMPLETED (or FAILED with a business reason, or handed to the next
  *            stage's partition as PENDING at that stage), all together
  *   release  PROCESSING -> PENDING for what a stopping worker will not apply
@@ -76,6 +77,51 @@ export async function claimNext(em: EntityManager, partition: number, limit: num
 export interface AppliedBatch {
   readonly changes: OperationChange[];
   readonly handedOff: QueuedOperation[];
+}
+
+/**
+ * Runs each kind's preparer over the held operations, in a transaction of its own, and records
+ * what it prepared (steps appended, progress merged, a new version). Returns the batch as it
+ * now stands (versions moved on) and the operations that changed.
+ */
+export async function prepareHeld(
+  em: EntityManager,
+  batch: readonly HeldOperation[],
+  preparers: Preparers,
+): Promise<{ batch: HeldOperation[]; prepared: Operation[] }> {
+  if (!batch.some((h) => preparers[h.claimed.kind])) return { batch: [...batch], prepared: [] };
+  return em.transactional(async (tx) => {
+    const changes: Array<{ id: string; version: string; steps: unknown; progress: Record<string, unknown> }> = [];
+    for (const [kind, preparer] of Object.entries(preparers)) {
+      const mine = batch.filter((h) => h.claimed.kind === kind);
+      if (!preparer || mine.length === 0) continue;
+      const preparations = await preparer(tx, mine.map((h) => h.claimed));
+      if (preparations.length !== mine.length) throw new Error(`the ${kind} preparer answered ${preparations.length} times for ${mine.length} operations`);
+      mine.forEach(({ row }, i) => {
+        const p = preparations[i];
+        if (p) changes.push({ id: row.id, version: row.version.toString(), steps: stepsToJson(p.steps), progress: { ...row.progress, ...p.progress } });
+      });
+    }
+    if (changes.length === 0) return { batch: [...batch], prepared: [] };
+    const updated = await executeReturning(
+      tx,
+      `update operations.operation o
+          set version = o.version + 1, steps = o.steps || x.steps, progress = x.progress, update_time = clock_timestamp()
+         from jsonb_to_recordset(?::jsonb) as x(id uuid, version bigint, steps jsonb, progress jsonb)
+        where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
+        returning o.*`,
+      [JSON.stringify(changes)],
+    );
+    if (updated.length !== changes.length) throw new LostOperationError(changes.find((c) => !updated.some((u) => u.id === c.id))?.id ?? '?');
+    const byId = new Map(updated.map((row) => [row.id, row]));
+    return {
+      batch: batch.map((h) => {
+        const row = byId.get(h.row.id);
+        return row ? held(row) : h;
+      }),
+      prepared: updated.sort(bySeq).map(toOperation),
+    };
+  });
 }
 
 /**

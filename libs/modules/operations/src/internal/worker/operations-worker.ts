@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Logger, Redis } from '@tally/platform';
 import { publishOperations, type OperationChange } from '../feed/feed-events.js';
 import type { PartitionQueues, QueuedOperation } from '../queue/partition-queues.js';
-import type { Appliers } from './appliers.js';
+import type { Appliers, Preparers } from './appliers.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { pendingForSweep, pruneEnded } from './maintenance.js';
 import { DEFAULT_LEASE_POLICY, PartitionLease, type LeasePolicy } from './partition-lease.js';
@@ -51,6 +51,8 @@ export interface OperationsWorkerOptions {
   readonly queues: PartitionQueues;
   readonly partitions: number;
   readonly appliers: Appliers;
+  /** What some kinds settle before they are applied (an exchange's rate); none by default. */
+  readonly preparers?: Preparers;
   readonly logger: Logger;
   readonly limits?: Partial<WorkerLimits>;
 }
@@ -154,6 +156,7 @@ export class OperationsWorker {
         db: this.options.db,
         redisUrl: this.options.redisUrl,
         appliers: this.options.appliers,
+        preparers: this.options.preparers ?? {},
         logger: this.options.logger,
         publish: this.publish,
         handOff: this.handOff,

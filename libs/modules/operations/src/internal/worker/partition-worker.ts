@@ -3,8 +3,8 @@ import { transientKind, type Database, type Logger } from '@tally/platform';
 import { toOperation } from '../operation-store.js';
 import type { OperationChange } from '../feed/feed-events.js';
 import { queueName, queueSettings, type PartitionJob, type QueuedOperation } from '../queue/partition-queues.js';
-import { applyHeld, claimNext, exhaust, heldByPartition, LostOperationError, releaseHeld, type HeldOperation } from './apply-batch.js';
-import type { Appliers } from './appliers.js';
+import { applyHeld, claimNext, exhaust, heldByPartition, LostOperationError, prepareHeld, releaseHeld, type HeldOperation } from './apply-batch.js';
+import type { Appliers, Preparers } from './appliers.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
 
 /**
@@ -22,6 +22,7 @@ export interface PartitionWorkerOptions {
   readonly db: Database;
   readonly redisUrl: string;
   readonly appliers: Appliers;
+  readonly preparers: Preparers;
   readonly logger: Logger;
   /** Publishes new operation states (and the balance changes they made) after they commit. */
   readonly publish: (changes: readonly OperationChange[]) => void;
@@ -119,13 +120,18 @@ export class PartitionWorker {
     return batch.length;
   }
 
-  private async applyWithRetries(batch: readonly HeldOperation[], earlierTries: number): Promise<void> {
-    const { db, appliers, backoff, partitions } = this.options;
+  private async applyWithRetries(held: readonly HeldOperation[], earlierTries: number): Promise<void> {
+    const { db, appliers, preparers, backoff, partitions } = this.options;
+    // Preparing moves versions on: the batch is always the operations as last written.
+    let batch = held;
     let tries = 0;
     let outages = 0;
     for (;;) {
       if (this.stopping.signal.aborted) return this.giveBack(batch);
       try {
+        const prepared = await prepareHeld(db.em(), batch, preparers);
+        batch = prepared.batch;
+        this.options.publish(prepared.prepared.map((operation) => ({ operation })));
         const done = await applyHeld(db.em(), batch, appliers, this.partition, earlierTries + tries, partitions);
         this.options.publish(done.changes);
         this.options.handOff(done.handedOff);

@@ -5,8 +5,8 @@ import { operationsSchema } from '../../index.js';
 import { cancelOperation } from '../cancel-operation.js';
 import { partitionOf } from '../partition.js';
 import { getOperation, listOperations } from '../read-operations.js';
-import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
-import { applyHeld, claimNext } from './apply-batch.js';
+import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appliers.js';
+import { applyHeld, claimNext, prepareHeld } from './apply-batch.js';
 
 /**
  * A multi-stage operation handed from one ledger's partition to another's, against the real
@@ -34,15 +34,16 @@ function unservedLedger(): string {
   }
 }
 
-async function acceptedTransfer(toLedgerId: string): Promise<string> {
+async function accepted(kind: 'TRANSFER' | 'EXCHANGE', toLedgerId: string | null): Promise<string> {
   const id = randomUUID();
   await db.orm.em.getConnection().execute(
     `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
-     values (?, 'TRANSFER', 'PENDING', ?, ?, ?, ?, '{}', 'h')`,
-    [id, randomUUID(), toLedgerId, `tx-${id}`, SOURCE_PARTITION],
+     values (?, ?, 'PENDING', ?, ?, ?, ?, '{}', 'h')`,
+    [id, kind, randomUUID(), toLedgerId, `tx-${id}`, SOURCE_PARTITION],
   );
   return id;
 }
+const acceptedTransfer = (toLedgerId: string) => accepted('TRANSFER', toLedgerId);
 
 const at = new Date('2026-11-25T12:00:00Z');
 const change = (ledgerId: string, amount: bigint) => ({ ledgerId, currency: 'EUR', amount, balanceAfter: amount });
@@ -116,5 +117,36 @@ describe('handing an operation to another ledger between stages', () => {
     await expect(
       db.em().getConnection().execute(`update operations.operation set stage = 0, version = version + 1 where id = ?`, [id]),
     ).rejects.toThrow(/stage cannot go back/);
+  });
+});
+
+describe('preparing operations before they are applied', () => {
+  it('records a preparation as a version of its own, once, and hands it to the applier', async () => {
+    const id = await accepted('EXCHANGE', null);
+    let prepared = 0;
+    const preparers: Preparers = {
+      EXCHANGE: (_em, ops) => {
+        prepared += ops.length;
+        return Promise.resolve(ops.map((op) => ('rate' in op.progress ? null : { steps: [{ name: 'RATE_LOCKED', status: 'COMPLETED' as const, time: at }], progress: { rate: '1.5' } })));
+      },
+    };
+    const claimed = await claimNext(db.em(), SOURCE_PARTITION, 10);
+    const first = await prepareHeld(db.em(), claimed, preparers);
+    expect(first.prepared).toEqual([expect.objectContaining({ id, status: 'PROCESSING', version: 3n, steps: [expect.objectContaining({ name: 'RATE_LOCKED' })] })]);
+
+    // A retry of the batch asks again; nothing already prepared is written twice.
+    const again = await prepareHeld(db.em(), first.batch, preparers);
+    expect([prepared, again.prepared]).toEqual([2, []]);
+
+    const seen: ClaimedOperation[] = [];
+    const appliers: Appliers = {
+      EXCHANGE: (_context, ops) => {
+        seen.push(...ops);
+        return Promise.resolve(ops.map((): ApplyOutcome => ({ ok: true, balanceChanges: [], steps: [{ name: 'COMPLETED', status: 'COMPLETED', time: at }] })));
+      },
+    };
+    const done = await applyHeld(db.em(), again.batch, appliers, SOURCE_PARTITION, 0, PARTITIONS);
+    expect(seen.map((op) => op.progress)).toEqual([{ rate: '1.5' }]);
+    expect(done.changes[0]?.operation).toMatchObject({ status: 'COMPLETED', version: 4n, steps: [{ name: 'RATE_LOCKED' }, { name: 'COMPLETED' }] });
   });
 });
