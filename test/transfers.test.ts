@@ -1,8 +1,8 @@
 import { Code } from '@connectrpc/connect';
 import { LedgerService, OperationKind, OperationService, OperationStatus, StepStatus, TransactionType, type Operation } from '@tally/contracts';
-import { partitionOf } from '@tally/operations';
+import { partitionOf, RETRIES_EXHAUSTED } from '@tally/operations';
 import { createLogger, loadConfig } from '@tally/platform';
-import { audit, isClean, openInfrastructure } from '@tally/runtime';
+import { appliersFor, audit, isClean, openInfrastructure, type AuditReport } from '@tally/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDetails, connectRefusal } from './support/errors.js';
 import { settled } from './support/operations.js';
@@ -60,6 +60,16 @@ async function pair(currencies: string[] = ['EUR']): Promise<{ source: string; t
     expect((await done(operation)).status).toBe(OperationStatus.COMPLETED);
   }
   return { source, target };
+}
+
+/** `npm run audit`'s report on this suite's database. */
+async function auditReport(): Promise<AuditReport> {
+  const infra = await openInfrastructure(loadConfig(env), createLogger('silent'));
+  try {
+    return await audit(infra);
+  } finally {
+    await infra.close();
+  }
 }
 
 async function balance(ledgerId: string, currency: string): Promise<bigint> {
@@ -188,15 +198,48 @@ describe('SubmitTransfer', () => {
     expect(reused.code).toBe(Code.AlreadyExists);
   });
 
+  it('keeps a transfer whose credit ran out of retries in TRANSIT, says so, and completes it once requeued', async () => {
+    const { source, target } = await pair();
+    await stopWorker();
+    let creditBroken = true;
+    const real = appliersFor(stack.ledgers);
+    const worker = await stack.startWorker({
+      appliers: {
+        ...real,
+        TRANSFER: (context, ops) => {
+          if (creditBroken && ops.some((op) => op.stage > 0)) return Promise.reject(new Error('the target side is broken'));
+          return real.TRANSFER!(context, ops);
+        },
+      },
+      limits: { backoff: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } },
+    });
+    stopWorker = () => worker.stop();
+
+    const { operation } = await ledgers().submitTransfer({ fromLedgerId: source, toLedgerId: target, transactionId: 'stuck', currency: 'EUR', amount: 600n });
+    const failed = await done(operation);
+    expect(failed).toMatchObject({ status: OperationStatus.FAILED, error: { code: RETRIES_EXHAUSTED } });
+    expect(steps(failed)).toEqual(['SOURCE_DEBITED COMPLETED']);
+    expect([await balance(source, 'EUR'), await balance(target, 'EUR')]).toEqual([9_400n, 0n]);
+    const waiting = await auditReport();
+    expect(waiting.awaitingRequeueInTransit.join('\n')).toContain(failed.id);
+    expect(isClean(waiting)).toBe(true);
+
+    creditBroken = false;
+    await stack.operations.requeue(failed.id);
+    const completed = await done(operation);
+    expect(completed.status).toBe(OperationStatus.COMPLETED);
+    expect(steps(completed)).toEqual(['SOURCE_DEBITED COMPLETED', 'TARGET_CREDITED COMPLETED', 'COMPLETED COMPLETED']);
+    expect([await balance(source, 'EUR'), await balance(target, 'EUR')]).toEqual([9_400n, 600n]);
+    expect((await auditReport()).awaitingRequeueInTransit.join('\n')).not.toContain(failed.id);
+
+    await stopWorker();
+    await startWorker();
+  });
+
   it('leaves books the audit finds nothing wrong with', async () => {
-    const infra = await openInfrastructure(loadConfig(env), createLogger('silent'));
-    try {
-      const report = await audit(infra);
-      expect(report.operationsLeftInTransit).toEqual([]);
-      expect(report.operationsWithWrongEffects).toEqual([]);
-      expect(isClean(report)).toBe(true);
-    } finally {
-      await infra.close();
-    }
+    const report = await auditReport();
+    expect(report.operationsLeftInTransit).toEqual([]);
+    expect(report.operationsWithWrongEffects).toEqual([]);
+    expect(isClean(report)).toBe(true);
   });
 });

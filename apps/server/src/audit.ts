@@ -31,6 +31,7 @@ async function main(): Promise<number> {
       console.log(`${findings.length === 0 ? 'ok  ' : 'FAIL'} ${title}${findings.length === 0 ? ': none' : ':'}`);
       for (const finding of findings) console.log(`       ${finding}`);
     }
+    for (const waiting of report.awaitingRequeueInTransit) console.log(`note ${waiting}`);
     console.log(`${report.operationsChecked} ended operations checked; ${report.inFlight} in flight (PENDING or PROCESSING)`);
     return isClean(report) ? 0 : 1;
   } finally {

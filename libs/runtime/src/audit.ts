@@ -16,6 +16,11 @@ export interface AuditReport extends BooksFindings {
   readonly operationsWithWrongEffects: string[];
   /** Ended operations whose TRANSIT entries do not net to zero. */
   readonly operationsLeftInTransit: string[];
+  /**
+   * Not findings: transfers that ran out of retries after their debit, their money waiting in
+   * TRANSIT for an operator to requeue them (`npm run requeue`).
+   */
+  readonly awaitingRequeueInTransit: string[];
   /** PENDING or PROCESSING: not findings, but what is still in flight. */
   readonly inFlight: number;
 }
@@ -28,6 +33,7 @@ export async function audit(infra: Infrastructure, onProgress: (checked: number)
   const books = await infra.ledgers.auditBooks();
   const wrong: string[] = [];
   const inTransit: string[] = [];
+  const awaiting: string[] = [];
   let checked = 0;
   for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly OperationStatus[]) {
     let pageToken = '';
@@ -39,8 +45,12 @@ export async function audit(infra: Infrastructure, onProgress: (checked: number)
         const got = counts.get(op.id) ?? 0;
         if (got !== want) wrong.push(`operation ${op.id} (${op.kind} ${op.status}) wrote ${got} ledger entries, expected ${want}`);
       }
-      const settled = page.items.filter((op) => op.kind === 'TRANSFER' && op.error?.code !== RETRIES_EXHAUSTED).map((op) => op.id);
-      for (const id of await infra.ledgers.unsettledTransit(settled)) inTransit.push(`operation ${id} ended with money left in TRANSIT`);
+      const transfers = page.items.filter((op) => op.kind === 'TRANSFER');
+      for (const id of await infra.ledgers.unsettledTransit(transfers.map((op) => op.id))) {
+        const requeueable = transfers.find((op) => op.id === id)?.error?.code === RETRIES_EXHAUSTED;
+        if (requeueable) awaiting.push(`operation ${id} (FAILED ${RETRIES_EXHAUSTED}) holds money in TRANSIT until requeued`);
+        else inTransit.push(`operation ${id} ended with money left in TRANSIT`);
+      }
       checked += page.items.length;
       onProgress(checked);
       pageToken = page.nextPageToken;
@@ -60,6 +70,7 @@ export async function audit(infra: Infrastructure, onProgress: (checked: number)
     operationsChecked: checked,
     operationsWithWrongEffects: capped(wrong),
     operationsLeftInTransit: capped(inTransit),
+    awaitingRequeueInTransit: capped(awaiting),
     inFlight,
   };
 }
