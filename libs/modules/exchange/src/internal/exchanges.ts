@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { conversion, currencies } from '@tally/currencies';
 import { checkClientKey, checkMetadata, checkUuid, failedPrecondition, isTallyError, notFound, Violations } from '@tally/platform';
 import { checkPair, QUOTE_RATE_FRACTION_DIGITS } from './quotes.js';
-import type { RateSource } from './rate-source.js';
+import { rateIn, type RateSource } from './rate-source.js';
 
 /**
  * Exchanges between two currencies of one ledger. Sync half: check the request (and its quote).
@@ -91,6 +91,10 @@ export type LockedRate =
  */
 export async function lockRates(em: EntityManager, rates: RateSource, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]> {
   const locked: LockedRate[] = [];
+  // One rate table for the whole run, asked for before any quote is locked: a slow provider
+  // then holds no quote row, and each exchange costs no cache round trip of its own.
+  const table = exchanges.some((e) => !(e.request as Partial<ExchangeRequest>).quote_id) ? rates.table() : undefined;
+  table?.catch(() => undefined); // awaited below, by the exchanges that need it
   for (const exchange of exchanges) {
     const r = exchange.request as Partial<ExchangeRequest>;
     const from = currencies.find(String(r.from_currency));
@@ -116,7 +120,7 @@ export async function lockRates(em: EntityManager, rates: RateSource, exchanges:
       continue;
     }
     try {
-      const sourced = await rates.rate(from.code, to.code);
+      const sourced = rateIn(await table!, from.code, to.code);
       const rate = conversion.formatRate(sourced.rate, QUOTE_RATE_FRACTION_DIGITS);
       const toAmount = conversion.convertMinorUnits(fromAmount, from.exponent, to.exponent, conversion.parseRate(rate)!);
       locked.push(
