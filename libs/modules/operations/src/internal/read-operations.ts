@@ -37,16 +37,22 @@ export async function listOperations(
   const before = decodePageToken(v, query, input.pageToken);
   if (before !== undefined && !/^\d{1,19}$/.test(before)) v.add('page_token', 'is not a page token returned by this query');
   v.throwIfAny();
-  const where: FilterQuery<OperationRow> = {
-    prunedTime: null,
-    $and: [
-      input.ledgerId === '' ? {} : { $or: [{ ledgerId: input.ledgerId }, { toLedgerId: input.ledgerId }] },
-      input.status === null ? {} : statusFilter(input.status),
-    ],
-    ...(input.kind === null ? {} : { kind: input.kind }),
-    ...(before === undefined ? {} : { seq: { $lt: before } }),
-  };
-  const rows = await em.find(OperationEntity, where, { orderBy: { seq: 'desc' }, limit: pageSize + 1 });
+  const filters: Array<FilterQuery<OperationRow>> = [
+    { prunedTime: null },
+    ...(input.status === null ? [] : [statusFilter(input.status)]),
+    ...(input.kind === null ? [] : [{ kind: input.kind }]),
+    ...(before === undefined ? [] : [{ seq: { $lt: before } }]),
+  ];
+  const page = (where: FilterQuery<OperationRow>) =>
+    em.find(OperationEntity, { $and: [...filters, where] }, { orderBy: { seq: 'desc' }, limit: pageSize + 1 });
+  // A transfer is on both its ledgers. Two queries, each walking its own index newest first, merged:
+  // one query with an OR would read and sort every operation the ledger ever had, for each page.
+  const rows =
+    input.ledgerId === ''
+      ? await page({})
+      : [...(await page({ ledgerId: input.ledgerId })), ...(await page({ toLedgerId: input.ledgerId }))]
+          .sort((a, b) => (BigInt(b.seq) > BigInt(a.seq) ? 1 : -1))
+          .slice(0, pageSize + 1);
   const pageRows = rows.slice(0, pageSize);
   const last = pageRows.at(-1);
   return {
