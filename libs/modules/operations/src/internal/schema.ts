@@ -183,42 +183,16 @@ class OperationsStages extends Migration {
         add constraint operation_result_when_completed check (pruned_time is not null or status <> 'COMPLETED' or result is not null),
         add constraint operation_no_result_when_cancelled check (status <> 'CANCELLED' or result is null)`);
     this.addSql(`create index operation_to_ledger_seq on operations.operation (to_ledger_id, seq desc) where to_ledger_id is not null`);
-    this.addSql(`
-      create or replace function operations.check_operation_change() returns trigger language plpgsql as $$
-      begin
-        if new.id <> old.id or new.seq <> old.seq or new.ledger_id <> old.ledger_id or new.to_ledger_id is distinct from old.to_ledger_id
-           or new.transaction_id <> old.transaction_id or new.kind <> old.kind or new.request_hash <> old.request_hash then
-          raise exception 'operation %: identity columns are immutable', old.id using errcode = 'check_violation';
-        end if;
-        if new.pruned_time is not null and old.pruned_time is null then
-          return new; -- retention: payload dropped, status and version kept
-        end if;
-        if new.version <> old.version + 1 then
-          raise exception 'operation %: version must grow by one (% -> %)', old.id, old.version, new.version
-            using errcode = 'check_violation';
-        end if;
-        if new.stage < old.stage then
-          raise exception 'operation %: stage cannot go back (% -> %)', old.id, old.stage, new.stage using errcode = 'check_violation';
-        end if;
-        if not (
-             (old.status = 'PENDING' and new.status = 'PROCESSING')
-          or (old.status = 'PENDING' and new.status = 'CANCELLED' and old.stage = 0)
-          or (old.status = 'PROCESSING' and new.status in ('COMPLETED', 'FAILED', 'PENDING'))
-          or (old.status = 'FAILED' and new.status = 'PENDING' and old.error ->> 'code' = 'RETRIES_EXHAUSTED')
-        ) then
-          raise exception 'operation %: status cannot move from % to % (stage %)', old.id, old.status, new.status, old.stage
-            using errcode = 'check_violation';
-        end if;
-        return new;
-      end $$`);
   }
 }
 
 /**
- * Preparations: a kind may record what it settled before applying (an exchange's locked rate)
- * as a version of its own, the operation staying PROCESSING.
+ * The state machine for stages and preparations: a later stage never goes back and, waiting
+ * PENDING in its next partition, is never cancelled; a kind may record what it settled before
+ * applying (an exchange's locked rate) as a version of its own, the operation staying
+ * PROCESSING. (0003 added the columns; this is the one definition of the trigger since.)
  */
-class OperationsPreparations extends Migration {
+class OperationsStagesStateMachine extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
       create or replace function operations.check_operation_change() returns trigger language plpgsql as $$
@@ -255,7 +229,7 @@ export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
   { name: 'operations-0003-stages', class: OperationsStages },
-  { name: 'operations-0004-preparations', class: OperationsPreparations },
+  { name: 'operations-0004-preparations', class: OperationsStagesStateMachine },
 ];
 
 export const operationsEntities = [OperationEntity] as const;
