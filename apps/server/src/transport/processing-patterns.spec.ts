@@ -1,6 +1,6 @@
 import { create, createFileRegistry, setExtension, type DescService } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema, MethodOptionsSchema } from '@bufbuild/protobuf/wkt';
-import { Code, ConnectError, createHandlerContext, type HandlerContext } from '@connectrpc/connect';
+import { Code, createHandlerContext, type HandlerContext } from '@connectrpc/connect';
 import {
   ExchangeService,
   file_tally_v1_operation,
@@ -20,6 +20,7 @@ import { startGrpcServer } from './grpc-server.js';
 import { HealthMonitor } from './health.js';
 import { startHttpServer } from './http-server.js';
 import { checkProcessingPatterns, guardServices, type GuardedMethod } from './processing-patterns.js';
+import { failure } from './failure.testing.js';
 
 const logLines: string[] = [];
 const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
@@ -125,15 +126,6 @@ function contextFor(method: GuardedMethod, timeoutMs?: number): HandlerContext {
     url: 'http://test',
     timeoutMs,
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectError);
-  return error as ConnectError;
 }
 
 const waitForAbort = (signal: AbortSignal): Promise<void> =>

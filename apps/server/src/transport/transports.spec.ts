@@ -28,6 +28,7 @@ import { grpcServiceDefinition } from './grpc-definitions.js';
 import { startGrpcServer } from './grpc-server.js';
 import { HealthMonitor } from './health.js';
 import { startHttpServer } from './http-server.js';
+import { failure } from './failure.testing.js';
 
 /**
  * One fake OperationService, served by both transports, called by four kinds of client: a
@@ -168,15 +169,6 @@ function connectClient(transport: Transport, close: () => void = () => undefined
     },
     close,
   };
-}
-
-async function failure(promise: Promise<unknown>): Promise<ConnectError> {
-  const error: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConnectError);
-  return error as ConnectError;
 }
 
 const logLines: string[] = [];

@@ -1,17 +1,6 @@
-import { TallyError } from '@tally/platform';
 import { describe, expect, it } from 'vitest';
 import { checkTransferFields, parseTransferRequest, type TransferInput } from './submit-transfer.js';
-
-function violationsOf(run: () => unknown): Array<{ field: string; description: string }> {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TallyError);
-    expect((error as TallyError).code).toBe('INVALID_ARGUMENT');
-    return [...((error as TallyError).details.violations ?? [])];
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
+import { violationsOf } from './violations.testing.js';
 
 const from = '0193f5a2-7c1e-7b3a-9f00-2b6c4d8e1a55';
 const to = '0193f5a2-7c1e-7b3a-9f00-2b6c4d8e1a56';

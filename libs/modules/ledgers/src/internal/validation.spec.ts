@@ -1,17 +1,6 @@
-import { TallyError } from '@tally/platform';
 import { describe, expect, it } from 'vitest';
 import { validateCreateLedger, validateLedgerCurrency } from './validation.js';
-
-function violationsOf(run: () => unknown): Array<{ field: string; description: string }> {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(TallyError);
-    expect((error as TallyError).code).toBe('INVALID_ARGUMENT');
-    return [...((error as TallyError).details.violations ?? [])];
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
+import { violationsOf } from './violations.testing.js';
 
 const good = { name: 'Acme operating', currencies: ['USD', 'EUR', 'JPY'], overdraftAllowed: false, requestId: '' };
 
