@@ -1,4 +1,4 @@
-import { createOperationsFacade, PartitionQueues, RETRIES_EXHAUSTED, type Operation, type OperationSpec } from '@tally/operations';
+import { createOperationsFacade, createStatusFeed, PartitionQueues, RETRIES_EXHAUSTED, type Operation, type OperationSpec } from '@tally/operations';
 import { createLogger, TallyError } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -95,13 +95,17 @@ describe('recovery sweep', () => {
   it('applies an operation whose queue entry was never written (Redis unreachable at accept)', async () => {
     const logger = createLogger('silent');
     const deadQueues = new PartitionQueues('redis://127.0.0.1:1', logger);
-    const api = createOperationsFacade({ db: stack.db, redis: stack.redis, queues: deadQueues, partitions: PARTITIONS, logger });
+    const api = createOperationsFacade({ db: stack.db, queues: deadQueues, feed: createStatusFeed({ redis: stack.redis, logger }), partitions: PARTITIONS, logger });
     const ledgerId = (await stack.ledgers.createLedger({ name: 'lost', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
     const [outcome] = await api.accept([credit(ledgerId, 'lost-entry', 25n)]);
     await deadQueues.close();
     if (!outcome?.ok) throw new Error('not accepted');
     expect(outcome.operation.status).toBe('PENDING');
-    expect(await stack.redis.hexists(`tally:partition-${outcome.partition}:jobs`, outcome.operation.id)).toBe(0);
+    // No job of its partition's queue covers it.
+    const jobs = Object.values(await stack.redis.hgetall(`tally:partition-${outcome.partition}:jobs`)).map(
+      (stored) => (JSON.parse(stored) as { data: { firstSeq: string; lastSeq: string } }).data,
+    );
+    expect(jobs.filter((job) => BigInt(job.firstSeq) <= BigInt(outcome.seq) && BigInt(outcome.seq) <= BigInt(job.lastSeq))).toEqual([]);
 
     const worker = await stack.startWorker();
     try {

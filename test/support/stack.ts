@@ -2,6 +2,7 @@ import { createExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
 import {
   createOperationsFacade,
+  createStatusFeed,
   OperationsWorker,
   PartitionQueues,
   type Appliers,
@@ -40,7 +41,8 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
   const redis = createRedis(redisUrl, logger, 'test');
   await redis.connect();
   const queues = new PartitionQueues(queueRedisUrl ?? redisUrl, logger);
-  const ledgers = createLedgersFacade(db);
+  const ledgers = createLedgersFacade({ db, logger });
+  const feed = createStatusFeed({ redis, logger });
   // Exchanges are not what these suites exercise: their provider is nowhere.
   const exchange = createExchangeFacade({
     db,
@@ -57,7 +59,7 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
     redis,
     ledgers,
     queues,
-    operations: createOperationsFacade({ db, redis, queues, partitions: PARTITIONS, logger }),
+    operations: createOperationsFacade({ db, queues, feed, partitions: PARTITIONS, logger }),
     async startWorker(options = {}) {
       const url = options.redisUrl ?? redisUrl;
       const workerRedis = url === redisUrl ? redis : createRedis(url, logger, 'test-worker');
@@ -68,6 +70,7 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
       const worker = new OperationsWorker({
         db,
         redis: workerRedis,
+        feed: workerRedis === redis ? feed : createStatusFeed({ redis: workerRedis, logger }),
         redisUrl: url,
         queues: url === redisUrl ? queues : new PartitionQueues(url, logger),
         partitions: PARTITIONS,

@@ -1,6 +1,6 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
-import { createOperationWatcher, type OperationsWorker, type WorkerLimits } from '@tally/operations';
-import { connectRedis, createRedis, type Config, type Logger } from '@tally/platform';
+import { createOperationReader, createOperationWatcher, type OperationsWorker, type WorkerLimits } from '@tally/operations';
+import type { Config, Logger } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 import { exchangeServiceHandlers } from './rpc/exchange-service.js';
 import { ledgerServiceHandlers } from './rpc/ledger-service.js';
@@ -44,16 +44,13 @@ export interface ServerOptions {
  * the module facades, and runs the API (both transports) and/or the worker, as TALLY_ROLE says.
  */
 export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
-  const infra = await openInfrastructure(config, logger);
-  const { db, redis, ledgers, operations } = infra;
+  const infra = await openInfrastructure(config, logger, { api: config.role !== 'worker' });
+  const { db, redis, ledgers, operations, feedHub } = infra;
 
   let api: { grpc: ListeningServer; http: ListeningServer; health: HealthMonitor; stopWatches(): Promise<void> } | undefined;
-  if (config.role !== 'worker') {
-    // Watches follow the status feed on a connection of their own (SUBSCRIBE takes it over).
-    const subscriber = createRedis(config.redisUrl, logger, 'feed-subscriber');
-    await connectRedis(subscriber, logger);
-    const watcher = createOperationWatcher({ subscriber, db, logger });
-    const watches = watchHandlers({ watcher, requireLedger: async (ledgerId) => void (await ledgers.getLedger(ledgerId)) });
+  if (feedHub) {
+    const watcher = createOperationWatcher({ feed: feedHub, read: createOperationReader(db.sql), logger });
+    const watches = watchHandlers({ watcher, requireLedger: (ledgerId) => ledgers.requireLedger(ledgerId) });
     const bindings: ServiceBinding[] = [
       bindService(LedgerService, ledgerServiceHandlers(ledgers, operations, infra.exchange, logger)),
       bindService(ExchangeService, exchangeServiceHandlers(infra.exchange, ledgers, operations)),
@@ -72,10 +69,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       grpc,
       http,
       health,
-      async stopWatches() {
-        await watcher.close();
-        subscriber.disconnect();
-      },
+      stopWatches: () => watcher.close(),
     };
   }
   const worker = config.role === 'api' ? undefined : startWorker(infra, config, logger, options.workerLimits);

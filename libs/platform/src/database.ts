@@ -2,10 +2,13 @@ import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type EntityManager, type EntitySchema, type MigrationObject } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Logger } from './logger.js';
+import { SqlPool, statement } from './sql.js';
 
 /**
  * PostgreSQL, the source of truth. Each module owns a PostgreSQL schema named after it, its
- * entities and its migrations; the process opens one MikroORM instance over all of them.
+ * entities and its migrations; the process opens one MikroORM instance over all of them (the
+ * schema, migrations and the paths where speed does not matter) and one `pg` pool for the hot
+ * paths (`sql`: named prepared statements, see sql.ts).
  */
 
 /** What a module brings to the database: its entities and its migrations, oldest first. */
@@ -22,7 +25,7 @@ export interface DatabaseOptions {
   readonly url: string;
   readonly modules: readonly ModuleSchema[];
   readonly logger: Logger;
-  /** Connections in the pool. */
+  /** Connections in the hot paths' pool (`sql`). */
   readonly poolMax?: number;
 }
 
@@ -30,10 +33,17 @@ export interface DatabaseOptions {
 const CONNECT_TIMEOUT_MS = 3_000;
 /** No statement may hold a connection longer than this. */
 const STATEMENT_TIMEOUT_MS = 15_000;
+/** The hot paths' pool: submits, the worker, balances, watches. */
 const DEFAULT_POOL_MAX = 10;
+/** MikroORM's pool: creating ledgers, listings, the audit, migrations. */
+const ORM_POOL_MAX = 4;
 
 export class Database {
-  private constructor(readonly orm: MikroORM) {}
+  private constructor(
+    readonly orm: MikroORM,
+    /** Named prepared statements over `pg`, for the hot paths. */
+    readonly sql: SqlPool,
+  ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
     const log = options.logger.child({ component: 'database' });
@@ -49,7 +59,7 @@ export class Database {
         silent: true,
       },
       discovery: { warnWhenNoEntities: false },
-      pool: { min: 0, max: options.poolMax ?? DEFAULT_POOL_MAX, acquireTimeoutMillis: CONNECT_TIMEOUT_MS },
+      pool: { min: 0, max: ORM_POOL_MAX, acquireTimeoutMillis: CONNECT_TIMEOUT_MS },
       driverOptions: {
         connection: { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, statement_timeout: STATEMENT_TIMEOUT_MS },
       },
@@ -57,7 +67,15 @@ export class Database {
       debug: false,
       logger: (message) => log.debug(message),
     });
-    return new Database(orm);
+    const sql = new SqlPool({
+      url: options.url,
+      logger: options.logger,
+      maxConnections: options.poolMax ?? DEFAULT_POOL_MAX,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: STATEMENT_TIMEOUT_MS,
+      applicationName: 'tally',
+    });
+    return new Database(orm, sql);
   }
 
   /** A fresh unit of work; use one per request or job, never share it. */
@@ -77,13 +95,15 @@ export class Database {
 
   /** Resolves when PostgreSQL answers a trivial query. */
   async ping(): Promise<void> {
-    await this.orm.em.getConnection().execute('select 1');
+    await this.sql.query(PING);
   }
 
   async close(): Promise<void> {
-    await this.orm.close(true);
+    await Promise.all([this.orm.close(true), this.sql.close()]);
   }
 }
+
+const PING = statement('platform_ping', 'select 1');
 
 /** Creates the database named in `url` when it does not exist yet. */
 export async function ensureDatabaseExists(url: string): Promise<boolean> {

@@ -27,8 +27,14 @@ export {
 export { checkPageSize, encodePageToken, decodePageToken, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
 export type { PageRequest } from './paging.js';
 export { Database, ensureDatabaseExists } from './database.js';
+export { SqlPool, statement } from './sql.js';
+export type { Sql, SqlTransaction, Statement, SqlPoolOptions } from './sql.js';
 export type { DatabaseOptions, ModuleSchema } from './database.js';
 export { createRedis, connectRedis } from './redis.js';
+export { ChannelHub, channelFor, publishTo } from './channel-hub.js';
+export type { ChannelHubOptions, ChannelListener, ChannelSubscription } from './channel-hub.js';
+export { Coalescer } from './coalescer.js';
+export type { CoalescerOptions } from './coalescer.js';
 export type { Redis } from './redis.js';
 export { transientKind } from './transient.js';
 export type { TransientKind } from './transient.js';

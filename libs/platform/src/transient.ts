@@ -12,6 +12,7 @@ const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
 const CONFLICT_SQLSTATES = new Set(['40001', '40P01', '55P03']);
 const CONNECTION_MESSAGES = [
   /timeout acquiring a connection/i,
+  /timeout exceeded when trying to connect/i,
   /connection terminated/i,
   /connection is closed/i,
   /client has encountered a connection error/i,

@@ -24,9 +24,9 @@ type LockProgress =
 const isLocked = (op: ClaimedOperation): boolean => 'rate' in op.progress || 'rateRefused' in op.progress;
 
 export function exchangePreparer(exchange: ExchangeFacade): Preparer {
-  return async (em, operations) => {
+  return async (tx, operations) => {
     const toLock = operations.filter((op) => !isLocked(op));
-    const locked = await exchange.lockRates(em, toLock);
+    const locked = await exchange.lockRates(tx, toLock);
     const at = new Date();
     return operations.map((op): Preparation | null => {
       const i = toLock.indexOf(op);

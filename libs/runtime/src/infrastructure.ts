@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
-import { createOperationsFacade, PartitionQueues, type OperationsFacade } from '@tally/operations';
-import { connectRedis, createRedis, type Config, type Database, type Logger, type Redis } from '@tally/platform';
+import { createOperationsFacade, createStatusFeed, FeedHub, PartitionQueues, type OperationsFacade, type StatusFeed } from '@tally/operations';
+import { ChannelHub, connectRedis, createRedis, type Config, type Database, type Logger, type Redis } from '@tally/platform';
 import { prepareDatabase } from './database.js';
 
 /** Five failures in a row open the rate provider's circuit for ten seconds. */
@@ -12,23 +13,49 @@ export interface Infrastructure {
   readonly db: Database;
   readonly redis: Redis;
   readonly queues: PartitionQueues;
+  /** Where committed operation changes go: this process's watchers, and every other process. */
+  readonly feed: StatusFeed;
+  /** An API process's end of the status feed (what its watches follow); undefined elsewhere. */
+  readonly feedHub: FeedHub | undefined;
   readonly ledgers: LedgersFacade;
   readonly operations: OperationsFacade;
   readonly exchange: ExchangeFacade;
+  /**
+   * Who to wake when this process accepts work for a partition: its own worker, once started
+   * (TALLY_ROLE=all), so accepted work starts at once instead of after a Redis round trip.
+   */
+  onAccepted(wake: (partitions: readonly number[]) => void): void;
   close(): Promise<void>;
 }
 
-export async function openInfrastructure(config: Config, logger: Logger): Promise<Infrastructure> {
+export interface InfrastructureOptions {
+  /**
+   * The process serves the API: it subscribes to the status feed (for its watches) and to the
+   * invalidations of what it caches. Tools and worker-only processes do not.
+   */
+  readonly api?: boolean;
+}
+
+export async function openInfrastructure(config: Config, logger: Logger, options: InfrastructureOptions = {}): Promise<Infrastructure> {
   const db = await prepareDatabase(config.databaseUrl, logger);
   const redis = createRedis(config.redisUrl, logger, config.role);
   await connectRedis(redis, logger);
   const queues = new PartitionQueues(config.redisUrl, logger);
+  // Subscriptions take a connection over: they get one of their own.
+  const subscriber = options.api ? createRedis(config.redisUrl, logger, 'subscriber') : undefined;
+  if (subscriber) await connectRedis(subscriber, logger);
+  const channels = subscriber && new ChannelHub({ subscriber, logger });
+  const feedHub = channels && new FeedHub({ channels, origin: randomUUID(), logger });
+  const feed = createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) });
+  let wake: (partitions: readonly number[]) => void = () => undefined;
   return {
     db,
     redis,
     queues,
-    ledgers: createLedgersFacade(db),
-    operations: createOperationsFacade({ db, redis, queues, partitions: config.partitions, logger }),
+    feed,
+    feedHub,
+    ledgers: createLedgersFacade({ db, logger, ...(channels && { invalidation: { channels, publisher: redis } }) }),
+    operations: createOperationsFacade({ db, queues, feed, partitions: config.partitions, logger, wake: (partitions) => wake(partitions) }),
     exchange: createExchangeFacade({
       db,
       redis,
@@ -42,7 +69,12 @@ export async function openInfrastructure(config: Config, logger: Logger): Promis
         breaker: RATE_PROVIDER_BREAKER,
       },
     }),
+    onAccepted(next) {
+      wake = next;
+    },
     async close() {
+      feedHub?.close();
+      subscriber?.disconnect();
       await queues.close();
       redis.disconnect();
       await db.close();

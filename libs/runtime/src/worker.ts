@@ -44,6 +44,7 @@ export function startWorker(
   const worker = new OperationsWorker({
     db: infra.db,
     redis: infra.redis,
+    feed: infra.feed,
     redisUrl: config.redisUrl,
     queues: infra.queues,
     partitions: config.partitions,
@@ -53,5 +54,6 @@ export function startWorker(
     limits: { retentionMs: config.retentionHours * 3_600_000, ...limits },
   });
   worker.start();
+  infra.onAccepted((partitions) => worker.wakePartitions(partitions));
   return worker;
 }

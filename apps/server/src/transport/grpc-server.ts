@@ -39,6 +39,12 @@ const MAX_STREAMS_PER_CONNECTION = 10_000;
  */
 const KEEPALIVE_PING_INTERVAL_MS = 60_000;
 const KEEPALIVE_PING_TIMEOUT_MS = 20_000;
+/**
+ * Why a call's signal aborts once the call is over (it releases its listeners). One shared
+ * ConnectError: aborting without a reason would build a DOMException, and Connect a ConnectError
+ * wrapping it, each with a stack trace, for every call.
+ */
+const CALL_ENDED = new ConnectError('the call ended', Code.Canceled);
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<ListeningServer> {
   const { logger } = options;
@@ -122,7 +128,7 @@ function unaryCall(method: DescMethod, handler: GuardedUnary): grpc.handleUnaryC
         },
         (error: unknown) => callback(grpcError(ConnectError.from(error))),
       )
-      .finally(() => context.abort());
+      .finally(() => context.abort(CALL_ENDED));
   };
 }
 
@@ -148,7 +154,7 @@ function serverStreamingCall(
         // After a cancel there is nobody to tell; grpc-js has already closed the call.
         if (!call.cancelled) call.emit('error', grpcError(ConnectError.from(error)));
       })
-      .finally(() => context.abort());
+      .finally(() => context.abort(CALL_ENDED));
   };
 }
 

@@ -6,7 +6,7 @@ import type { ModuleSchema } from '@tally/platform';
 import { ledgersEntities, ledgersMigrations } from './internal/schema.js';
 
 export { createLedgersFacade } from './internal/facade.js';
-export type { LedgersFacade } from './internal/facade.js';
+export type { LedgersFacade, LedgersDeps } from './internal/facade.js';
 export type { BooksFindings } from './internal/audit.js';
 export type { Balance, Entry, Ledger, Page } from './internal/types.js';
 export type { CreateLedgerInput } from './internal/validation.js';

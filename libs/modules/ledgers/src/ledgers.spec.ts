@@ -9,7 +9,7 @@ let ledgers: LedgersFacade;
 
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [ledgersSchema], logger: createLogger('warn') });
-  ledgers = createLedgersFacade(db);
+  ledgers = createLedgersFacade({ db, logger: createLogger('warn') });
 });
 afterAll(() => db.close());
 
@@ -98,9 +98,9 @@ describe('ledgers facade', () => {
     const ledger = await ledgers.createLedger(usdEurJpy);
     // As the worker does: each operation applied in its own transaction.
     const apply = async (i: number, type: 'CREDIT' | 'DEBIT', amount: string) => {
-      const [result] = await db.em().transactional((em) =>
+      const [result] = await db.sql.transaction((tx) =>
         ledgers.applyTransactions(
-          { em, shard: 0 },
+          { tx, shard: 0 },
           [{ id: randomUUID(), ledgerId: ledger.id, transactionId: `tx-${i}`, request: { type, amount, currency: 'USD', metadata: {} } }],
         ),
       );
@@ -138,12 +138,12 @@ describe('ledgers facade', () => {
 
 /** As the worker does: the bookings applied in one transaction. */
 function book(...bookings: Booking[]) {
-  return db.em().transactional((em) => ledgers.book({ em, shard: 0 }, bookings));
+  return db.sql.transaction((tx) => ledgers.book({ tx, shard: 0 }, bookings));
 }
 
 async function fund(ledgerId: string, currency: string, amount: string): Promise<void> {
-  const [result] = await db.em().transactional((em) =>
-    ledgers.applyTransactions({ em, shard: 0 }, [
+  const [result] = await db.sql.transaction((tx) =>
+    ledgers.applyTransactions({ tx, shard: 0 }, [
       { id: randomUUID(), ledgerId, transactionId: `fund-${randomUUID()}`, request: { type: 'CREDIT', amount, currency, metadata: {} } },
     ]),
   );
@@ -163,8 +163,8 @@ describe('disabling a currency', () => {
     const input = { ledgerId: ledger.id, transactionId: 't-eur', type: 'DEBIT' as const, amount: 5n, currency: 'EUR', metadata: {} };
     const [prepared] = await ledgers.prepareTransactions([input]);
     expect(prepared).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION', details: { reason: 'CURRENCY_NOT_ENABLED' } } });
-    const [applied] = await db.em().transactional((em) =>
-      ledgers.applyTransactions({ em, shard: 0 }, [
+    const [applied] = await db.sql.transaction((tx) =>
+      ledgers.applyTransactions({ tx, shard: 0 }, [
         { id: randomUUID(), ledgerId: ledger.id, transactionId: 't-eur', request: { type: 'DEBIT', amount: '5', currency: 'EUR', metadata: {} } },
       ]),
     );
@@ -214,8 +214,8 @@ describe('disabling a currency while the worker books on it', () => {
     let disabling: Promise<unknown> = Promise.resolve();
     // A worker batch books one account twice (a run of one kind, then a run of another); the
     // second update re-checks the account's key to its ledger, which the disable has locked.
-    await db.em().transactional(async (em) => {
-      await ledgers.book({ em, shard: 0 }, [{ operationId: randomUUID(), transactionId: 'first', legs: [leg] }]);
+    await db.sql.transaction(async (tx) => {
+      await ledgers.book({ tx, shard: 0 }, [{ operationId: randomUUID(), transactionId: 'first', legs: [leg] }]);
       disabling = ledgers.disableCurrency(ledger.id, 'EUR');
       await expect
         .poll(async () => {
@@ -225,7 +225,7 @@ describe('disabling a currency while the worker books on it', () => {
           return waiting[0]!.n;
         })
         .toBeGreaterThan(0);
-      await ledgers.book({ em, shard: 0 }, [{ operationId: randomUUID(), transactionId: 'second', legs: [leg] }]);
+      await ledgers.book({ tx, shard: 0 }, [{ operationId: randomUUID(), transactionId: 'second', legs: [leg] }]);
     });
     await expect(disabling).resolves.toMatchObject({ currencies: ['USD', 'JPY'] });
     expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'EUR', amount: 980n, exponent: 2 });

@@ -25,6 +25,11 @@ export { OPERATION_KINDS, OPERATION_STATUSES, RETRIES_EXHAUSTED, canTransition, 
 export type { OperationKind, OperationStatus } from './internal/status.js';
 export { partitionOf } from './internal/partition.js';
 export { createOperationWatcher, DEFAULT_WATCH_LIMITS } from './internal/feed/watch.js';
+export { FeedHub } from './internal/feed/feed-hub.js';
+export { createStatusFeed } from './internal/feed/status-feed.js';
+export type { StatusFeed } from './internal/feed/status-feed.js';
+export { createOperationReader } from './internal/operation-store.js';
+export type { OperationReader } from './internal/operation-store.js';
 export type { OperationWatcher, OperationWatcherOptions, WatchLimits, WatchOptions } from './internal/feed/watch.js';
 export { PartitionQueues } from './internal/queue/partition-queues.js';
 export { OperationsWorker, DEFAULT_WORKER_LIMITS } from './internal/worker/operations-worker.js';

@@ -1,7 +1,7 @@
 import { createLogger, Database, TallyError } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOperationsFacade, operationsSchema, PartitionQueues, type OperationsFacade } from './index.js';
+import { createOperationsFacade, createStatusFeed, operationsSchema, PartitionQueues, type OperationsFacade } from './index.js';
 import { createRedis } from '@tally/platform';
 
 /**
@@ -20,7 +20,7 @@ const queues = new PartitionQueues(process.env['REDIS_URL']!, logger);
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger });
   await redis.connect();
-  operations = createOperationsFacade({ db, redis, queues, partitions: 8, logger });
+  operations = createOperationsFacade({ db, queues, feed: createStatusFeed({ redis, logger }), partitions: 8, logger });
 });
 afterAll(async () => {
   await queues.close();

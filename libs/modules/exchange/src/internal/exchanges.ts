@@ -1,6 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { conversion, currencies } from '@tally/currencies';
-import { checkClientKey, checkMetadata, checkUuid, failedPrecondition, isTallyError, notFound, Violations } from '@tally/platform';
+import {
+  checkClientKey,
+  checkMetadata,
+  checkUuid,
+  failedPrecondition,
+  isTallyError,
+  notFound,
+  statement,
+  Violations,
+  type SqlTransaction,
+} from '@tally/platform';
 import { checkPair, QUOTE_RATE_FRACTION_DIGITS } from './quotes.js';
 import { rateIn, type RateSource } from './rate-source.js';
 
@@ -89,7 +99,13 @@ export type LockedRate =
  * transaction, so a quote serves one exchange), or the current rate. No rate, no exchange:
  * an expired or used quote, or no recent enough rate, fails it with the reason.
  */
-export async function lockRates(em: EntityManager, rates: RateSource, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]> {
+const LOCK_QUOTE = statement('exchange_lock_quote', `select * from exchange.quote where id = $1 for update`);
+const USE_QUOTE = statement(
+  'exchange_use_quote',
+  `update exchange.quote set used_by_operation_id = $1, used_time = now() where id = $2 and used_by_operation_id is null`,
+);
+
+export async function lockRates(tx: SqlTransaction, rates: RateSource, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]> {
   const locked: LockedRate[] = [];
   // One rate table for the whole run, asked for before any quote is locked: a slow provider
   // then holds no quote row, and each exchange costs no cache round trip of its own.
@@ -105,7 +121,7 @@ export async function lockRates(em: EntityManager, rates: RateSource, exchanges:
     }
     const fromAmount = BigInt(r.amount);
     if (r.quote_id) {
-      const [quote] = await em.execute<QuoteRow[]>(`select * from exchange.quote where id = ? for update`, [r.quote_id]);
+      const [quote] = await tx.query<QuoteRow>(LOCK_QUOTE, [r.quote_id]);
       const mismatch = quote && quoteMismatch(quote, from.code, to.code, r.amount);
       if (!quote || mismatch) {
         locked.push(fail('QUOTE_MISMATCH', mismatch?.message ?? `quote ${r.quote_id} does not exist`, { quote_id: r.quote_id }));
@@ -114,7 +130,7 @@ export async function lockRates(em: EntityManager, rates: RateSource, exchanges:
       } else if (new Date(quote.expire_time).getTime() <= Date.now()) {
         locked.push(fail('QUOTE_EXPIRED', `quote ${quote.id} expired at ${new Date(quote.expire_time).toISOString()}`, { quote_id: quote.id }));
       } else {
-        await em.execute(`update exchange.quote set used_by_operation_id = ?, used_time = now() where id = ? and used_by_operation_id is null`, [exchange.id, quote.id]);
+        await tx.query(USE_QUOTE, [exchange.id, quote.id]);
         locked.push({ ok: true, fromCurrency: from.code, toCurrency: to.code, fromAmount, toAmount: BigInt(quote.to_amount), rate: quote.rate });
       }
       continue;

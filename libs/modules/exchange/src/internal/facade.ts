@@ -1,6 +1,5 @@
 import { conversion, currencies, type Currency } from '@tally/currencies';
-import { TallyError, Violations, type Database, type Logger, type Redis } from '@tally/platform';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { TallyError, Violations, type Database, type Logger, type Redis, type SqlTransaction } from '@tally/platform';
 import { checkExchange, lockRates, type ExchangeInput, type ExchangeRequest, type ExchangeToLock, type LockedRate } from './exchanges.js';
 import { checkPair, createQuote, type Quote } from './quotes.js';
 import { rateIn, RateSource, type RatePolicy } from './rate-source.js';
@@ -34,7 +33,7 @@ export interface ExchangeFacade {
   /** Checks an exchange before it is accepted (fields, and its quote); returns the request to record. */
   checkExchange(input: ExchangeInput): Promise<ExchangeRequest>;
   /** In the worker's transaction: the rate each exchange applies at (its quote, now used, or the current rate). */
-  lockRates(em: EntityManager, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]>;
+  lockRates(tx: SqlTransaction, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]>;
 }
 
 export interface ExchangeDeps {
@@ -61,7 +60,7 @@ export function createExchangeFacade(deps: ExchangeDeps): ExchangeFacade {
     },
     createQuote: (input) => createQuote(deps.db.em(), source, input, deps.quoteTtlMs),
     checkExchange: (input) => checkExchange(deps.db.em(), input),
-    lockRates: (em, exchanges) => lockRates(em, source, exchanges),
+    lockRates: (tx, exchanges) => lockRates(tx, source, exchanges),
     async convertTotal(balances, code) {
       const v = new Violations();
       const target = currencies.checkCurrencyCode(v, 'convert_to', code);

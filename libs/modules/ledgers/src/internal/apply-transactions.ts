@@ -1,5 +1,5 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies } from '@tally/currencies';
+import { statement, type SqlTransaction } from '@tally/platform';
 import type { TransactionRequest } from './submit-transaction.js';
 
 /**
@@ -14,8 +14,8 @@ import type { TransactionRequest } from './submit-transaction.js';
  */
 
 export interface ApplyContext {
-  /** The worker's transaction: statements run with `em.execute`. */
-  readonly em: EntityManager;
+  /** The worker's transaction: the booking's statements run in it. */
+  readonly tx: SqlTransaction;
   /** The system-account shard to book against (the worker's partition). */
   readonly shard: number;
 }
@@ -101,36 +101,26 @@ export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking
   const badRestore = legs.find((l) => l.restore && l.delta <= 0n);
   if (badRestore) throw new Error(`a restore leg must be a credit: ${badRestore.delta} ${badRestore.currency} on ledger ${badRestore.ledgerId}`);
   if (legs.length === 0) return bookings.map((b) => ('refused' in b ? b.refused : { ok: true, balanceChanges: [] }));
-  const { em, shard } = ctx;
+  const { tx, shard } = ctx;
   const wanted = legs.map((l) => ({ ledger_id: l.ledgerId, currency: l.currency }));
+  const systemWanted = [...new Set(legs.map((l) => `${l.counterparty}/${l.currency}`))].sort().map((k) => {
+    const [kind, currency] = k.split('/') as [string, string];
+    return { kind, currency };
+  });
+  // One round trip: the ledger accounts locked, the shard's system accounts created on first
+  // use (the upsert locks them too).
+  const [ledgerAccounts, systemAccounts] = await Promise.all([
+    tx.query<{ id: string; ledger_id: string; currency: string; balance: string; enabled: boolean; overdraft_allowed: boolean }>(LOCK_ACCOUNTS, [
+      JSON.stringify(wanted),
+    ]),
+    tx.query<{ id: string; kind: string; currency: string; balance: string }>(UPSERT_SYSTEM_ACCOUNTS, [shard, JSON.stringify(systemWanted)]),
+  ]);
 
-  const ledgerAccounts = await em.execute<Array<{ id: string; ledger_id: string; currency: string; balance: string; enabled: boolean; overdraft_allowed: boolean }>>(
-    `select a.id, a.ledger_id, a.currency, a.balance, a.enabled, l.overdraft_allowed
-       from ledgers.account a
-       join ledgers.ledger l on l.id = a.ledger_id
-      where a.kind = 'LEDGER'
-        and (a.ledger_id, a.currency) in (select x.ledger_id, x.currency from jsonb_to_recordset(?::jsonb) as x(ledger_id uuid, currency text))
-      order by a.id
-        for update of a`,
-    [JSON.stringify(wanted)],
-  );
   const accounts = new Map<string, LockedAccount>(
     ledgerAccounts.map((a) => [
       `${a.ledger_id}/${a.currency}`,
       { id: String(a.id), balance: BigInt(a.balance), enabled: a.enabled, overdraftAllowed: a.overdraft_allowed },
     ]),
-  );
-  // The shard's system accounts, created on first use; the upsert also locks them.
-  const systemWanted = [...new Set(legs.map((l) => `${l.counterparty}/${l.currency}`))].sort().map((k) => {
-    const [kind, currency] = k.split('/') as [string, string];
-    return { kind, currency };
-  });
-  const systemAccounts = await em.execute<Array<{ id: string; kind: string; currency: string; balance: string }>>(
-    `insert into ledgers.account (kind, currency, shard, balance)
-     select x.kind, x.currency, ?, 0 from jsonb_to_recordset(?::jsonb) as x(kind text, currency text)
-     on conflict (kind, currency, shard) where kind <> 'LEDGER' do update set update_time = ledgers.account.update_time
-     returning id, kind, currency, balance`,
-    [shard, JSON.stringify(systemWanted)],
   );
   const system = new Map<string, LockedAccount>(
     systemAccounts.map((a) => [`${a.kind}/${a.currency}`, { id: String(a.id), balance: BigInt(a.balance), enabled: true, overdraftAllowed: true }]),
@@ -193,24 +183,51 @@ export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking
   if (entries.length === 0) return results;
 
   const touched = [...accounts.values(), ...system.values()].map((a) => ({ id: a.id, balance: a.balance.toString() }));
-  await em.execute(
-    `update ledgers.account a set balance = x.balance, update_time = now()
-       from jsonb_to_recordset(?::jsonb) as x(id bigint, balance bigint)
-      where a.id = x.id and a.balance <> x.balance`,
-    [JSON.stringify(touched)],
-  );
-  await em.execute(
-    `with postings as (select n - 1 as posting, nextval('ledgers.posting_id_seq') as id from generate_series(1, ?) as n)
-     insert into ledgers.entry (posting_id, account_id, ledger_id, operation_id, transaction_id, currency, amount, balance_after)
-     select p.id, x.account_id, x.ledger_id, x.operation_id, x.transaction_id, x.currency, x.amount, x.balance_after
-       from jsonb_to_recordset(?::jsonb) as x(ord int, posting int, account_id bigint, ledger_id uuid, operation_id uuid,
-                                              transaction_id text, currency text, amount bigint, balance_after bigint)
-       join postings p on p.posting = x.posting
-      order by x.ord`,
-    [entries.length / 2, JSON.stringify(entries)],
-  );
+  // Sent now, confirmed before the worker's transaction commits: they travel with its status writes.
+  void tx.defer(UPDATE_BALANCES, [JSON.stringify(touched)]);
+  void tx.defer(INSERT_ENTRIES, [entries.length / 2, JSON.stringify(entries)]);
   return results;
 }
+
+/** Every ledger account the batch books on, locked in id order (two workers never deadlock). */
+const LOCK_ACCOUNTS = statement(
+  'ledgers_book_lock_accounts',
+  `select a.id, a.ledger_id, a.currency::text as currency, a.balance, a.enabled, l.overdraft_allowed
+     from ledgers.account a
+     join ledgers.ledger l on l.id = a.ledger_id
+    where a.kind = 'LEDGER'
+      and (a.ledger_id, a.currency) in (select x.ledger_id, x.currency from jsonb_to_recordset($1::jsonb) as x(ledger_id uuid, currency text))
+    order by a.id
+      for update of a`,
+);
+
+/** The shard's system accounts, created on first use; the upsert also locks them. */
+const UPSERT_SYSTEM_ACCOUNTS = statement(
+  'ledgers_book_system_accounts',
+  `insert into ledgers.account (kind, currency, shard, balance)
+   select x.kind, x.currency, $1, 0 from jsonb_to_recordset($2::jsonb) as x(kind text, currency text)
+   on conflict (kind, currency, shard) where kind <> 'LEDGER' do update set update_time = ledgers.account.update_time
+   returning id, kind, currency::text as currency, balance`,
+);
+
+const UPDATE_BALANCES = statement(
+  'ledgers_book_balances',
+  `update ledgers.account a set balance = x.balance, update_time = now()
+     from jsonb_to_recordset($1::jsonb) as x(id bigint, balance bigint)
+    where a.id = x.id and a.balance <> x.balance`,
+);
+
+/** Two entries per posting, numbered in the batch's order; each posting gets the next posting id. */
+const INSERT_ENTRIES = statement(
+  'ledgers_book_entries',
+  `with postings as (select n - 1 as posting, nextval('ledgers.posting_id_seq') as id from generate_series(1, $1::int) as n)
+   insert into ledgers.entry (posting_id, account_id, ledger_id, operation_id, transaction_id, currency, amount, balance_after)
+   select p.id, x.account_id, x.ledger_id, x.operation_id, x.transaction_id, x.currency, x.amount, x.balance_after
+     from jsonb_to_recordset($2::jsonb) as x(ord int, posting int, account_id bigint, ledger_id uuid, operation_id uuid,
+                                            transaction_id text, currency text, amount bigint, balance_after bigint)
+     join postings p on p.posting = x.posting
+    order by x.ord`,
+);
 
 function refuse(code: string, message: string, details: Record<string, string>): ApplyResult {
   return { ok: false, error: { code, message, details } };

@@ -1,19 +1,22 @@
-import type { Database, PageRequest } from '@tally/platform';
+import type { ChannelHub, Database, Logger, PageRequest, Redis } from '@tally/platform';
 import { auditBooks, ledgerEntryCounts, unsettledTransit, type BooksFindings } from './audit.js';
 import { createLedger } from './create-ledger.js';
 import { disableCurrency } from './disable-currency.js';
 import { enableCurrency } from './enable-currency.js';
+import { LedgerDirectory } from './ledger-directory.js';
 import { requireCurrencies } from './ledger-store.js';
-import { getBalances, getLedger, listEntries, listLedgers, type ListEntriesInput } from './read-ledgers.js';
+import { createBalanceReader, getLedger, listEntries, listLedgers, type ListEntriesInput } from './read-ledgers.js';
 import { applyTransactions, bookPostings, type ApplyContext, type ApplyResult, type Booking, type OperationToApply } from './apply-transactions.js';
 import { prepareTransactions, type Prepared, type TransactionInput } from './submit-transaction.js';
 import { prepareTransfer, type PreparedTransfer, type TransferInput } from './submit-transfer.js';
 import type { Balance, Entry, Ledger, Page } from './types.js';
-import type { CreateLedgerInput } from './validation.js';
+import { validateLedgerId, type CreateLedgerInput } from './validation.js';
 
 export interface LedgersFacade {
   createLedger(input: CreateLedgerInput): Promise<Ledger>;
   getLedger(ledgerId: string): Promise<Ledger>;
+  /** Throws INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown ledger; cheap (the directory caches it). */
+  requireLedger(ledgerId: string): Promise<void>;
   listLedgers(page: PageRequest): Promise<Page<Ledger>>;
   enableCurrency(ledgerId: string, currency: string): Promise<Ledger>;
   /** Stops new bookings in a currency on a ledger (money returning to it aside); its balance stays listed. */
@@ -44,23 +47,43 @@ export interface LedgersFacade {
   requireCurrencies(ledgerId: string, currencies: readonly string[]): Promise<void>;
 }
 
+export interface LedgersDeps {
+  readonly db: Database;
+  readonly logger: Logger;
+  /**
+   * An API process's subscriptions and a connection to publish on: what a submit checks of a
+   * ledger is then cached, and changes are told to the other processes (see LedgerDirectory).
+   */
+  readonly invalidation?: { readonly channels: ChannelHub; readonly publisher: Redis };
+}
+
 /** Every call gets its own unit of work. */
-export function createLedgersFacade(db: Database): LedgersFacade {
+export function createLedgersFacade(deps: LedgersDeps): LedgersFacade {
+  const { db } = deps;
+  const directory = new LedgerDirectory({ sql: db.sql, logger: deps.logger, ...(deps.invalidation && { invalidation: deps.invalidation }) });
+  const getBalances = createBalanceReader(db.sql);
+  /** A change of the ledger's currencies, committed: what submits check must be read again. */
+  const changed = async (ledger: Promise<Ledger>): Promise<Ledger> => {
+    const after = await ledger;
+    directory.changed(after.id);
+    return after;
+  };
   return {
     createLedger: (input) => createLedger(db.em(), input),
     getLedger: (ledgerId) => getLedger(db.em(), ledgerId),
+    requireLedger: async (ledgerId) => requireCurrencies(directory, [validateLedgerId(ledgerId)], []),
     listLedgers: (page) => listLedgers(db.em(), page),
-    enableCurrency: (ledgerId, currency) => enableCurrency(db.em(), ledgerId, currency),
-    disableCurrency: (ledgerId, currency) => disableCurrency(db.em(), ledgerId, currency),
-    getBalances: (ledgerId) => getBalances(db.em(), ledgerId),
+    enableCurrency: (ledgerId, currency) => changed(enableCurrency(db.em(), ledgerId, currency)),
+    disableCurrency: (ledgerId, currency) => changed(disableCurrency(db.em(), ledgerId, currency)),
+    getBalances,
     listEntries: (input) => listEntries(db.em(), input),
-    prepareTransactions: (inputs, fieldPrefix) => prepareTransactions(db.em(), inputs, fieldPrefix),
-    prepareTransfer: (input) => prepareTransfer(db.em(), input),
+    prepareTransactions: (inputs, fieldPrefix) => prepareTransactions(directory, inputs, fieldPrefix),
+    prepareTransfer: (input) => prepareTransfer(directory, input),
     applyTransactions,
     book: bookPostings,
     auditBooks: () => auditBooks(db.em()),
     ledgerEntryCounts: (ids) => ledgerEntryCounts(db.em(), ids),
     unsettledTransit: (ids) => unsettledTransit(db.em(), ids),
-    requireCurrencies: (ledgerId, codes) => requireCurrencies(db.em(), [ledgerId], codes),
+    requireCurrencies: (ledgerId, codes) => requireCurrencies(directory, [ledgerId], codes),
   };
 }

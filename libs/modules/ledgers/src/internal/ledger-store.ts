@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { failedPrecondition, notFound, type TallyError } from '@tally/platform';
+import type { LedgerDirectory } from './ledger-directory.js';
 import { AccountEntity, LedgerEntity, type AccountRow, type LedgerRow } from './schema.js';
 import type { Ledger } from './types.js';
 
@@ -40,21 +41,14 @@ export function currencyNotEnabled(ledgerId: string, currency: string): TallyErr
 
 /**
  * NOT_FOUND naming the first ledger that does not exist; else FAILED_PRECONDITION naming the
- * first ledger and currency not enabled on it. Two queries, whatever the counts.
+ * first ledger and currency not enabled on it. From the ledger directory.
  */
-export async function requireCurrencies(em: EntityManager, ledgerIds: readonly string[], codes: readonly string[]): Promise<void> {
-  const [ledgers, enabled] = await Promise.all([
-    em.find(LedgerEntity, { id: { $in: [...ledgerIds] } }, { fields: ['id'] }),
-    em.find(
-      AccountEntity,
-      { ledgerId: { $in: [...ledgerIds] }, kind: 'LEDGER', enabled: true, currency: { $in: [...codes] } },
-      { fields: ['ledgerId', 'currency'] },
-    ),
-  ]);
-  const missing = ledgerIds.find((id) => !ledgers.some((l) => l.id === id));
-  if (missing !== undefined) throw notFound('ledger', missing);
+export async function requireCurrencies(directory: LedgerDirectory, ledgerIds: readonly string[], codes: readonly string[]): Promise<void> {
+  const facts = await directory.facts(ledgerIds);
   for (const ledgerId of ledgerIds) {
-    const code = codes.find((c) => !enabled.some((a) => a.ledgerId === ledgerId && a.currency === c));
+    const ledger = facts.get(ledgerId);
+    if (ledger === undefined) throw notFound('ledger', ledgerId);
+    const code = codes.find((c) => !ledger.enabled.has(c));
     if (code !== undefined) throw currencyNotEnabled(ledgerId, code);
   }
 }

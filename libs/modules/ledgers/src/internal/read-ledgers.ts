@@ -1,6 +1,18 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies } from '@tally/currencies';
-import { checkPageSize, decodePageToken, encodePageToken, Violations, checkUuid, type PageRequest } from '@tally/platform';
+import {
+  checkPageSize,
+  checkUuid,
+  Coalescer,
+  decodePageToken,
+  encodePageToken,
+  notFound,
+  statement,
+  TallyError,
+  Violations,
+  type PageRequest,
+  type Sql,
+} from '@tally/platform';
 import { ledgerAccounts, loadLedger, requireLedgerRow, toLedger } from './ledger-store.js';
 import { EntryEntity, LedgerEntity } from './schema.js';
 import type { Balance, Entry, Ledger, Page } from './types.js';
@@ -29,13 +41,45 @@ export async function listLedgers(em: EntityManager, page: PageRequest): Promise
   return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken('ledgers', last.id) : '' };
 }
 
-/** Every currency ever enabled on the ledger, zero balances included, ordered by code. */
-export async function getBalances(em: EntityManager, ledgerId: string): Promise<Balance[]> {
-  await requireLedgerRow(em, validateLedgerId(ledgerId));
-  const accounts = await ledgerAccounts(em, [ledgerId]);
-  return accounts
-    .map((a) => ({ currency: a.currency, amount: a.balance, exponent: exponentOf(a.currency) }))
-    .sort((a, b) => a.currency.localeCompare(b.currency));
+const BALANCES = statement(
+  'ledgers_balances',
+  `select ledger_id, currency::text as currency, balance from ledgers.account where kind = 'LEDGER' and ledger_id = any($1::uuid[])`,
+);
+/** Ledgers one balance query reads. */
+const MAX_LEDGERS_PER_BALANCE_QUERY = 500;
+const MAX_WAITING_BALANCE_READS = 50_000;
+/** Balance queries at once: a share of the pool, so reads never starve the writes. */
+const MAX_CONCURRENT_BALANCE_QUERIES = 3;
+
+/**
+ * Every currency ever enabled on the ledger, zero balances included, ordered by code. Reads
+ * that arrive together share one query. A ledger has an account for every currency it ever
+ * enabled, and at least one (it is created with one, and accounts are never removed): no
+ * account means no ledger.
+ */
+export function createBalanceReader(sql: Sql): (ledgerId: string) => Promise<Balance[]> {
+  const reads = new Coalescer<string, Balance[]>({
+    run: async (ids) => {
+      const rows = await sql.query<{ ledger_id: string; currency: string; balance: string }>(BALANCES, [[...new Set(ids)]]);
+      const byLedger = new Map<string, Balance[]>();
+      for (const row of rows) {
+        const balance = { currency: row.currency, amount: BigInt(row.balance), exponent: exponentOf(row.currency) };
+        const list = byLedger.get(row.ledger_id);
+        if (list) list.push(balance);
+        else byLedger.set(row.ledger_id, [balance]);
+      }
+      return ids.map((id) => (byLedger.get(id) ?? []).sort((a, b) => (a.currency < b.currency ? -1 : 1)));
+    },
+    maxBatchItems: MAX_LEDGERS_PER_BALANCE_QUERY,
+    maxWaitingItems: MAX_WAITING_BALANCE_READS,
+    maxConcurrentBatches: MAX_CONCURRENT_BALANCE_QUERIES,
+    overloaded: () => new TallyError('RESOURCE_EXHAUSTED', 'too many balance reads are waiting; retry shortly', { reason: 'READS_QUEUE_FULL' }),
+  });
+  return async (ledgerId) => {
+    const balances = await reads.submitOne(validateLedgerId(ledgerId));
+    if (balances.length === 0) throw notFound('ledger', ledgerId);
+    return balances;
+  };
 }
 
 export interface ListEntriesInput extends PageRequest {

@@ -1,8 +1,7 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies } from '@tally/currencies';
 import { checkClientKey, checkMetadata, checkUuid, notFound, TallyError, Violations } from '@tally/platform';
+import type { LedgerDirectory } from './ledger-directory.js';
 import { currencyNotEnabled } from './ledger-store.js';
-import { AccountEntity, LedgerEntity } from './schema.js';
 
 /**
  * The synchronous half of SubmitTransaction: everything that can be checked before the
@@ -62,11 +61,12 @@ export function checkTransactionFields(input: TransactionInput, prefix = ''): Pr
 }
 
 /**
- * Checks a batch: fields first, then, with one query for all of them, that each ledger exists
- * and has the currency enabled. Each item gets its own outcome.
+ * Checks a batch: fields first, then, from the ledger directory (one query for all the ledgers
+ * it does not know yet), that each ledger exists and has the currency enabled. Each item gets
+ * its own outcome.
  */
 export async function prepareTransactions(
-  em: EntityManager,
+  directory: LedgerDirectory,
   inputs: readonly TransactionInput[],
   prefixOf: (index: number) => string = () => '',
 ): Promise<Prepared[]> {
@@ -80,19 +80,13 @@ export async function prepareTransactions(
   });
   const ledgerIds = [...new Set(checked.flatMap((c) => (c.ok ? [c.prepared.ledgerId] : [])))];
   if (ledgerIds.length === 0) return checked;
-  const [ledgers, accounts] = await Promise.all([
-    em.find(LedgerEntity, { id: { $in: ledgerIds } }, { fields: ['id'] }),
-    em.find(AccountEntity, { ledgerId: { $in: ledgerIds }, kind: 'LEDGER', enabled: true }, { fields: ['ledgerId', 'currency'] }),
-  ]);
-  const known = new Set(ledgers.map((l) => l.id));
-  const enabled = new Set(accounts.map((a) => `${a.ledgerId}/${a.currency}`));
+  const facts = await directory.facts(ledgerIds);
   return checked.map((c): Prepared => {
     if (!c.ok) return c;
     const { ledgerId, request } = c.prepared;
-    if (!known.has(ledgerId)) return { ok: false, error: notFound('ledger', ledgerId) };
-    if (!enabled.has(`${ledgerId}/${request.currency}`)) {
-      return { ok: false, error: currencyNotEnabled(ledgerId, request.currency) };
-    }
+    const ledger = facts.get(ledgerId);
+    if (ledger === undefined) return { ok: false, error: notFound('ledger', ledgerId) };
+    if (!ledger.enabled.has(request.currency)) return { ok: false, error: currencyNotEnabled(ledgerId, request.currency) };
     return c;
   });
 }

@@ -1,6 +1,6 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies, money } from '@tally/currencies';
 import { checkClientKey, checkMetadata, checkUuid, isUuid, Violations } from '@tally/platform';
+import type { LedgerDirectory } from './ledger-directory.js';
 import { requireCurrencies } from './ledger-store.js';
 
 /**
@@ -59,9 +59,9 @@ export function checkTransferFields(input: TransferInput): PreparedTransfer {
  * one, the source first) and have the currency enabled (FAILED_PRECONDITION
  * CURRENCY_NOT_ENABLED naming the ledger).
  */
-export async function prepareTransfer(em: EntityManager, input: TransferInput): Promise<PreparedTransfer> {
+export async function prepareTransfer(directory: LedgerDirectory, input: TransferInput): Promise<PreparedTransfer> {
   const prepared = checkTransferFields(input);
-  await requireCurrencies(em, [prepared.fromLedgerId, prepared.toLedgerId], [prepared.request.currency]);
+  await requireCurrencies(directory, [prepared.fromLedgerId, prepared.toLedgerId], [prepared.request.currency]);
   return prepared;
 }
 

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { TallyError } from '@tally/platform';
+import { statement, TallyError, type SqlPool } from '@tally/platform';
 import { v7 as uuidv7 } from 'uuid';
-import { fromColumns, toOperation } from './operation-store.js';
+import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from './operation-store.js';
 import { partitionOf } from './partition.js';
 import type { OperationRow } from './schema.js';
 import type { OperationKind } from './status.js';
@@ -16,7 +15,9 @@ import type { Operation } from './types.js';
  *
  * Acceptance order is commit order: each ledger's advisory lock is held from the insert to
  * the commit, so a ledger's `seq` values are handed out in the order its operations commit,
- * and the worker, applying by `seq`, applies them in acceptance order.
+ * and the worker, applying by `seq`, applies them in acceptance order. Many submits are
+ * accepted by one transaction (the facade groups the ones that arrive while a commit is in
+ * flight): one lock statement, one multi-row insert, one commit.
  */
 
 /** What a submit asks to record. `request` is JSON-safe (bigints as strings) and canonical. */
@@ -33,17 +34,48 @@ export type AcceptOutcome =
   | { readonly ok: true; readonly operation: Operation; readonly created: boolean; readonly partition: number; readonly seq: string }
   | { readonly ok: false; readonly error: TallyError };
 
-/** Largest batch one accept may hold (SubmitTransactions' limit). */
+/** Largest batch one submit may hold (SubmitTransactions' limit). */
 export const MAX_ACCEPT_BATCH = 1_000;
 
-export async function acceptOperations(
-  em: EntityManager,
-  specs: readonly OperationSpec[],
-  partitions: number,
-): Promise<AcceptOutcome[]> {
+interface NewRow {
+  readonly ord: number;
+  readonly id: string;
+  readonly kind: OperationKind;
+  readonly ledger_id: string;
+  readonly to_ledger_id: string | null;
+  readonly transaction_id: string;
+  readonly partition: number;
+  readonly request: Readonly<Record<string, unknown>>;
+  readonly request_hash: string;
+}
+
+// Sorted, so two transactions touching the same ledgers never deadlock.
+const LOCK_LEDGERS = statement(
+  'operations_accept_lock',
+  `select count(pg_advisory_xact_lock(hashtextextended(l, 0))) from unnest($1::text[]) as l`,
+);
+
+const INSERT = statement(
+  'operations_accept_insert',
+  `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
+   select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
+     from jsonb_to_recordset($1::jsonb) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
+                                             partition int, request jsonb, request_hash text)
+    order by x.ord
+   on conflict (ledger_id, transaction_id) do nothing
+   returning id, seq, create_time, update_time`,
+);
+
+const EXISTING = statement(
+  'operations_accept_existing',
+  `select ${prefixed('o', OPERATION_COLUMNS)}, o.request_hash from operations.operation o
+     join jsonb_to_recordset($1::jsonb) as x(ledger_id uuid, transaction_id text)
+       on o.ledger_id = x.ledger_id and o.transaction_id = x.transaction_id`,
+);
+
+export async function acceptOperations(sql: SqlPool, specs: readonly OperationSpec[], partitions: number): Promise<AcceptOutcome[]> {
   if (specs.length === 0) return [];
-  if (specs.length > MAX_ACCEPT_BATCH) throw new Error(`accept batch of ${specs.length} exceeds ${MAX_ACCEPT_BATCH}`);
-  const rows = specs.map((spec, ord) => ({
+  const rows: NewRow[] = specs.map((spec, ord) => ({
     ord,
     id: uuidv7(),
     kind: spec.kind,
@@ -56,50 +88,53 @@ export async function acceptOperations(
   }));
   const ledgerIds = [...new Set(specs.map((s) => s.ledgerId))].sort();
 
-  const { inserted, existing } = await em.transactional(async (tx) => {
-    // Sorted, so two batches touching the same ledgers never deadlock.
-    await tx.execute(`select pg_advisory_xact_lock(hashtextextended(l, 0)) from unnest(?::text[]) as l order by l`, [
-      `{${ledgerIds.join(',')}}`,
+  const { inserted, existing } = await sql.transaction(async (tx) => {
+    // One round trip: BEGIN, the locks and the insert travel together (pipelined, in order).
+    const [, insertedRows] = await Promise.all([
+      tx.query(LOCK_LEDGERS, [ledgerIds]),
+      tx.query<{ id: string; seq: string; create_time: Date; update_time: Date }>(INSERT, [JSON.stringify(rows)]),
     ]);
-    const json = JSON.stringify(rows);
-    const insertedRows = await tx.execute<Record<string, unknown>[]>(
-      `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
-       select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
-         from jsonb_to_recordset(?::jsonb) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
-                                               partition int, request jsonb, request_hash text)
-        order by x.ord
-       on conflict (ledger_id, transaction_id) do nothing
-       returning *`,
-      [json],
-    );
-    const insertedIds = new Set(insertedRows.map((r) => r['id'] as string));
+    const insertedIds = new Set(insertedRows.map((r) => r.id));
     const others = rows.filter((r) => !insertedIds.has(r.id));
     const existingRows =
       others.length === 0
         ? []
-        : await tx.execute<Record<string, unknown>[]>(
-            `select o.* from operations.operation o
-               join jsonb_to_recordset(?::jsonb) as x(ledger_id uuid, transaction_id text)
-                 on o.ledger_id = x.ledger_id and o.transaction_id = x.transaction_id`,
-            [JSON.stringify(others.map((r) => ({ ledger_id: r.ledger_id, transaction_id: r.transaction_id })))],
-          );
-    return { inserted: insertedRows.map(fromColumns), existing: existingRows.map(fromColumns) };
+        : await tx.query<Record<string, unknown>>(EXISTING, [JSON.stringify(others.map((r) => ({ ledger_id: r.ledger_id, transaction_id: r.transaction_id })))]);
+    return { inserted: insertedRows, existing: existingRows.map(fromColumns) };
   });
 
+  const created = new Map(inserted.map((r) => [r.id, r]));
   const byKey = new Map<string, OperationRow>();
-  for (const row of [...inserted, ...existing]) byKey.set(`${row.ledgerId}\n${row.transactionId}`, row);
-  const createdIds = new Set(inserted.map((r) => r.id));
+  for (const row of existing) byKey.set(`${row.ledgerId}\n${row.transactionId}`, row);
   return rows.map((row): AcceptOutcome => {
+    const mine = created.get(row.id);
+    if (mine) return { ok: true, operation: pendingOperation(row, mine), created: true, partition: row.partition, seq: mine.seq };
     const stored = byKey.get(`${row.ledger_id}\n${row.transaction_id}`);
     // The insert either wrote the row or found the one that blocked it, in the same transaction.
     if (!stored) throw new Error(`operation for ${row.ledger_id}/${row.transaction_id} neither inserted nor found`);
-    if (createdIds.has(stored.id) && stored.id === row.id) {
-      return { ok: true, operation: toOperation(stored), created: true, partition: stored.partition, seq: stored.seq };
-    }
     if (stored.requestHash !== row.request_hash) return { ok: false, error: reused(stored, 'with a different request') };
     if (stored.prunedTime !== null) return { ok: false, error: reused(stored, '(its result is past retention)') };
     return { ok: true, operation: toOperation(stored), created: false, partition: stored.partition, seq: stored.seq };
   });
+}
+
+/** The operation just accepted, as its row now reads (version 1, PENDING, nothing applied). */
+function pendingOperation(row: NewRow, stored: { create_time: Date; update_time: Date }): Operation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: 'PENDING',
+    ledgerId: row.ledger_id,
+    toLedgerId: row.to_ledger_id,
+    transactionId: row.transaction_id,
+    version: 1n,
+    steps: [],
+    result: null,
+    error: null,
+    attempts: 0,
+    createTime: stored.create_time,
+    updateTime: stored.update_time,
+  };
 }
 
 function reused(stored: OperationRow, why: string): TallyError {

@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { checkPageSize, checkUuid, decodePageToken, encodePageToken, notFound, Violations } from '@tally/platform';
+import { checkPageSize, checkUuid, decodePageToken, encodePageToken, Violations } from '@tally/platform';
 import { toOperation } from './operation-store.js';
 import { OperationEntity, type OperationRow } from './schema.js';
 import type { OperationStatus } from './status.js';
@@ -10,12 +10,6 @@ export function validateOperationId(operationId: string): string {
   checkUuid(v, 'operation_id', operationId);
   v.throwIfAny();
   return operationId;
-}
-
-export async function getOperation(em: EntityManager, operationId: string): Promise<Operation> {
-  const row = await em.findOne(OperationEntity, { id: validateOperationId(operationId), prunedTime: null });
-  if (!row) throw notFound('operation', operationId);
-  return toOperation(row);
 }
 
 /** Rows whose visible status is `status` (a later stage waiting in its partition shows PROCESSING). */

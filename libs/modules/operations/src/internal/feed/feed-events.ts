@@ -1,23 +1,29 @@
-import type { Redis } from 'ioredis';
 import { resultFromJson, resultToJson, stepsFromJson, stepsToJson } from '../json-forms.js';
 import type { StoredResult, StoredStep } from '../schema.js';
 import type { OperationKind, OperationStatus } from '../status.js';
-import type { BalanceChange, Operation } from '../types.js';
+import type { BalanceChange, LedgerEvent, Operation } from '../types.js';
 
 /**
- * The status feed: every change of an operation, and every balance change it makes, is
- * published on Redis pub/sub after it commits, for the API processes to push to watchers.
+ * The status feed: every committed change of an operation, and every balance change it made,
+ * for the API processes to push to watchers. One Redis pub/sub channel carries it all, one
+ * message per commit (a whole batch of operations), so a busy worker publishes once per batch
+ * and not once per operation and step. Each record of a message names the keys it concerns
+ * (`op:<id>`, `ledger:<id>`), so a receiving process decodes only the records someone there
+ * watches.
  *
- *   tally:feed:op:<operation id>   OperationEvent for each new version of that operation
- *   tally:feed:ledger:<ledger id>  OperationEvent and BalanceEvent for every change on that ledger
+ *   tally.feed.v1 <origin process id>
+ *   op:<id>,ledger:<id>[,ledger:<id>]<TAB>{"type":"operation","operation":{...}}
+ *   ledger:<id><TAB>{"type":"balance",...}
  *
  * Pub/sub is fire-and-forget: PostgreSQL stays the truth, and a watcher reads it first (and
  * again after any gap), so a lost message delays a watcher but never misleads it.
  */
 
-export const FEED_CHANNEL_PREFIX = 'tally:feed:';
-export const operationChannel = (operationId: string): string => `${FEED_CHANNEL_PREFIX}op:${operationId}`;
-export const ledgerChannel = (ledgerId: string): string => `${FEED_CHANNEL_PREFIX}ledger:${ledgerId}`;
+export const FEED_CHANNEL = 'tally:feed';
+const HEADER = 'tally.feed.v1';
+
+export const operationKey = (operationId: string): string => `op:${operationId}`;
+export const ledgerKey = (ledgerId: string): string => `ledger:${ledgerId}`;
 
 /** Operation as JSON: bigints as decimal strings, times as ISO-8601. */
 export interface OperationJson {
@@ -89,28 +95,6 @@ export function operationFromJson(json: OperationJson): Operation {
   };
 }
 
-export function balanceFromEvent(event: BalanceEvent): BalanceChange & { operationId: string } {
-  return {
-    operationId: event.operationId,
-    ledgerId: event.ledgerId,
-    currency: event.currency,
-    amount: BigInt(event.amount),
-    balanceAfter: BigInt(event.balanceAfter),
-  };
-}
-
-/** Parses a feed message; `undefined` for anything that is not one (logged by the caller). */
-export function parseFeedEvent(message: string): FeedEvent | undefined {
-  try {
-    const event = JSON.parse(message) as Partial<FeedEvent>;
-    if (event.type === 'operation' && typeof event.operation?.id === 'string') return event as OperationEvent;
-    if (event.type === 'balance' && typeof event.ledgerId === 'string') return event as BalanceEvent;
-  } catch {
-    // Not JSON: fall through.
-  }
-  return undefined;
-}
-
 /** One committed change of an operation: its new state and the balance changes that commit made. */
 export interface OperationChange {
   readonly operation: Operation;
@@ -123,29 +107,74 @@ export function ledgersOf({ operation, balanceChanges = [] }: OperationChange): 
   return [...new Set(ids)];
 }
 
-/**
- * Publishes the new state of each operation (on its own channel and on the channels of every
- * ledger it concerns) and the balance changes that commit made, in order, in one round trip.
- */
-export async function publishOperations(redis: Redis, changes: readonly OperationChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  const pipeline = redis.pipeline();
+/** What watchers get of one change, with the keys each event is delivered under, in order. */
+export interface KeyedEvent {
+  readonly keys: readonly string[];
+  readonly event: LedgerEvent;
+}
+
+export function eventsOf(change: OperationChange): KeyedEvent[] {
+  const { operation, balanceChanges = [] } = change;
+  return [
+    { keys: [operationKey(operation.id), ...ledgersOf(change).map(ledgerKey)], event: { kind: 'operation', operation } },
+    ...balanceChanges.map((c): KeyedEvent => ({
+      keys: [ledgerKey(c.ledgerId)],
+      event: { kind: 'balance', change: { ...c, operationId: operation.id } },
+    })),
+  ];
+}
+
+/** One feed message for the changes of one commit (or several), from process `origin`. */
+export function encodeFeedMessage(origin: string, changes: readonly OperationChange[]): string {
+  const lines = [`${HEADER} ${origin}`];
   for (const change of changes) {
-    const { operation } = change;
-    const event = JSON.stringify({ type: 'operation', operation: operationToJson(operation) } satisfies OperationEvent);
-    pipeline.publish(operationChannel(operation.id), event);
-    for (const ledgerId of ledgersOf(change)) pipeline.publish(ledgerChannel(ledgerId), event);
-    for (const balanceChange of change.balanceChanges ?? []) {
-      const balance: BalanceEvent = {
-        type: 'balance',
-        operationId: operation.id,
-        ledgerId: balanceChange.ledgerId,
-        currency: balanceChange.currency,
-        amount: balanceChange.amount.toString(),
-        balanceAfter: balanceChange.balanceAfter.toString(),
-      };
-      pipeline.publish(ledgerChannel(balanceChange.ledgerId), JSON.stringify(balance));
-    }
+    for (const { keys, event } of eventsOf(change)) lines.push(`${keys.join(',')}\t${JSON.stringify(toFeedEvent(event))}`);
   }
-  await pipeline.exec();
+  return lines.join('\n');
+}
+
+function toFeedEvent(event: LedgerEvent): FeedEvent {
+  if (event.kind === 'operation') return { type: 'operation', operation: operationToJson(event.operation) };
+  const c = event.change;
+  return { type: 'balance', operationId: c.operationId, ledgerId: c.ledgerId, currency: c.currency, amount: c.amount.toString(), balanceAfter: c.balanceAfter.toString() };
+}
+
+/** A record of a feed message, its event still undecoded (decoding is paid only when someone watches it). */
+export interface FeedRecord {
+  readonly keys: readonly string[];
+  readonly json: string;
+}
+
+/** The origin and records of a feed message; `undefined` when it is not one. */
+export function splitFeedMessage(message: string): { origin: string; records: FeedRecord[] } | undefined {
+  const lines = message.split('\n');
+  const [header, origin, extra] = (lines[0] ?? '').split(' ');
+  if (header !== HEADER || origin === undefined || extra !== undefined) return undefined;
+  const records: FeedRecord[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const tab = line.indexOf('\t');
+    if (tab <= 0) return undefined;
+    records.push({ keys: line.slice(0, tab).split(','), json: line.slice(tab + 1) });
+  }
+  return { origin, records };
+}
+
+/** The event a record carries; `undefined` for one that is not an event of this version. */
+export function decodeFeedRecord(json: string): LedgerEvent | undefined {
+  let event: Partial<FeedEvent>;
+  try {
+    event = JSON.parse(json) as Partial<FeedEvent>;
+  } catch {
+    return undefined;
+  }
+  if (event.type === 'operation' && typeof event.operation?.id === 'string') return { kind: 'operation', operation: operationFromJson(event.operation) };
+  if (event.type === 'balance' && typeof event.ledgerId === 'string') {
+    const b = event as BalanceEvent;
+    return {
+      kind: 'balance',
+      change: { operationId: b.operationId, ledgerId: b.ledgerId, currency: b.currency, amount: BigInt(b.amount), balanceAfter: BigInt(b.balanceAfter) },
+    };
+  }
+  return undefined;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ledgerChannel } from './feed-events.js';
 import {
   accept,
   advance,
@@ -11,7 +10,6 @@ import {
   publish,
   record,
   refusal,
-  subscribers,
   until,
   useWatchFixture,
   watchOptions,
@@ -22,11 +20,11 @@ useWatchFixture();
 
 describe('watchLedger', () => {
   it("delivers the ledger's operation and balance changes once each, and nothing from other ledgers", async () => {
-    const { watcher } = await openWatcher();
+    const { watcher, hub } = await openWatcher();
     const [ledger, otherLedger] = [randomUUID(), randomUUID()];
     expect(refusal(catchSync(() => watcher.watchLedger('ledger-1', watchOptions()))).code).toBe('INVALID_ARGUMENT');
     const watch = record(watcher.watchLedger(ledger, watchOptions()));
-    await until(async () => (await subscribers(ledgerChannel(ledger))) === 1, 'the ledger subscription');
+    await until(() => hub.keyCount === 1, 'the watch following the feed');
 
     const mine = await accept(ledger);
     const theirs = await accept(otherLedger);
@@ -49,12 +47,12 @@ describe('watchLedger', () => {
   });
 
   it('fails a ledger watch that falls too far behind, rather than skip changes silently', async () => {
-    const { watcher } = await openWatcher({ maxBufferedEvents: 1 });
+    const { watcher, hub } = await openWatcher({ maxBufferedEvents: 1 });
     const ledger = randomUUID();
     const slow = watcher.watchLedger(ledger, watchOptions())[Symbol.asyncIterator]();
     const firstStep = slow.next(); // waits for the first change; nothing read after it
     const prompt = record(watcher.watchLedger(ledger, watchOptions())); // same connection, reads at once
-    await until(async () => (await subscribers(ledgerChannel(ledger))) === 1, 'the ledger subscription');
+    await until(() => hub.keyCount === 1, 'both watches following the feed');
     for (let i = 0; i < 3; i++) {
       const op = await advance((await accept(ledger)).id, 'PROCESSING');
       await publish(op);

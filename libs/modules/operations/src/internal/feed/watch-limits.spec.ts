@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ledgerChannel, operationChannel } from './feed-events.js';
 import {
   accept,
   openWatcher,
   record,
   refusal,
-  subscribers,
   until,
   useWatchFixture,
   watchOptions,
@@ -16,7 +14,7 @@ useWatchFixture();
 
 describe('limits and release', () => {
   it('answers RESOURCE_EXHAUSTED naming the limit, before subscribing', async () => {
-    const { watcher } = await openWatcher({ maxWatches: 3, maxWatchesPerClient: 2 });
+    const { watcher, hub } = await openWatcher({ maxWatches: 3, maxWatchesPerClient: 2 });
     const op = await accept();
     const opened = [watchOptions('a'), watchOptions('a'), watchOptions('b')].map((o) => ({ o, w: record(watcher.watchOperation(op.id, o)) }));
     await until(() => opened.every(({ w }) => w.items.length === 1), 'three snapshots');
@@ -32,7 +30,7 @@ describe('limits and release', () => {
     await total.finished;
     expect(refusal(total.state.error)).toMatchObject({ code: 'RESOURCE_EXHAUSTED', details: { metadata: { limit: 'maxWatches' } } });
     expect(refusal(total.state.error).message).toContain('maxWatches');
-    expect(await subscribers(operationChannel(other.id))).toBe(0);
+    expect(hub.keyCount).toBe(1); // only the three watches of `op`: the refused ones registered nothing
 
     // Leaving gives the slots back.
     opened[0]!.o.abort();
@@ -43,26 +41,25 @@ describe('limits and release', () => {
     expect(watcher.openWatches).toBe(3);
   });
 
-  it('subscribes a channel once however many watch it, and leaves it when the last aborts', async () => {
-    const { watcher } = await openWatcher();
+  it('follows the feed once however many watch, and forgets an operation when its last watch aborts', async () => {
+    const { watcher, hub } = await openWatcher();
     const op = await accept();
-    const channel = operationChannel(op.id);
     const [a, b] = [watchOptions(), watchOptions()];
     const watches = [record(watcher.watchOperation(op.id, a)), record(watcher.watchOperation(op.id, b))];
     await until(() => watches.every((w) => w.items.length === 1), 'both snapshots');
-    expect(await subscribers(channel)).toBe(1);
+    expect(hub.keyCount).toBe(1);
     a.abort();
     await watches[0]!.finished; // the pending next() settles at once: nothing left hanging
     expect(watches[0]!.state.error).toBeUndefined();
-    expect(await subscribers(channel)).toBe(1);
+    expect(hub.keyCount).toBe(1);
     b.abort();
     await watches[1]!.finished;
-    await until(async () => (await subscribers(channel)) === 0, 'the channel to be left');
+    expect(hub.keyCount).toBe(0);
     expect(watcher.openWatches).toBe(0);
   });
 
   it('releases a watch its consumer stopped reading, as soon as the signal aborts', async () => {
-    const { watcher } = await openWatcher();
+    const { watcher, hub } = await openWatcher();
     const op = await accept();
     const options = watchOptions();
     const iterator = watcher.watchOperation(op.id, options)[Symbol.asyncIterator]();
@@ -70,16 +67,16 @@ describe('limits and release', () => {
     expect(watcher.openWatches).toBe(1);
     options.abort(); // the consumer is not waiting on next(): the watch still lets go
     expect(watcher.openWatches).toBe(0);
-    await until(async () => (await subscribers(operationChannel(op.id))) === 0, 'the channel to be left');
+    expect(hub.keyCount).toBe(0);
     expect(await iterator.next()).toEqual({ done: true, value: undefined });
   });
 
   it('close() ends every open watch and refuses new ones', async () => {
-    const { watcher } = await openWatcher();
+    const { watcher, hub } = await openWatcher();
     const op = await accept();
     const watches = [record(watcher.watchOperation(op.id, watchOptions())), record(watcher.watchLedger(op.ledgerId, watchOptions()))];
     await until(() => watches[0]!.items.length === 1, 'the snapshot');
-    await until(async () => (await subscribers(ledgerChannel(op.ledgerId))) === 1, 'the ledger subscription');
+    await until(() => hub.keyCount === 2, 'both watches following the feed');
     await watcher.close();
     await Promise.all(watches.map((w) => w.finished));
     expect(watches.map((w) => w.state.error)).toEqual([undefined, undefined]);

@@ -1,5 +1,5 @@
 import type { LedgerEvent } from '../types.js';
-import type { ChannelHub } from './channel-hub.js';
+import type { FeedHub } from './feed-hub.js';
 import { WatchInbox } from './watch-inbox.js';
 import type { WatchSlots } from './watch-limits.js';
 
@@ -7,27 +7,26 @@ import type { WatchSlots } from './watch-limits.js';
 export const ENDED: unique symbol = Symbol('watch ended');
 
 export interface WatchSessionOptions {
-  readonly hub: ChannelHub<LedgerEvent>;
+  readonly feed: FeedHub;
   readonly slots: WatchSlots;
-  readonly channel: string;
+  /** What the watch follows: `op:<id>` or `ledger:<id>`. */
+  readonly key: string;
   readonly clientId: string;
   readonly signal: AbortSignal;
   readonly maxBufferedEvents: number;
-  /** Keeps only the messages this watch is about. */
-  readonly accepts: (event: LedgerEvent) => boolean;
   /** Called once, when the session ends. */
   readonly onEnd: (session: WatchSession) => void;
 }
 
 /**
- * The resources of one open watch: its limit slot, its channel subscription and its inbox.
+ * The resources of one open watch: its limit slot, its registration with the feed and its inbox.
  * `end` gives them all back at once, exactly once, whoever calls it first: the client leaving
  * (the signal), the watcher closing, or the watch finishing. It does not wait for the consumer,
  * which may be parked at a `yield` and never come back.
  */
 export class WatchSession {
   readonly inbox: WatchInbox<LedgerEvent>;
-  /** See `ChannelSubscription.live`. */
+  /** See `FeedRegistration.live`. */
   readonly live: Promise<boolean>;
   #ended = false;
   readonly #endWaiters = new Set<() => void>();
@@ -36,14 +35,12 @@ export class WatchSession {
 
   /** Takes a slot first: throws RESOURCE_EXHAUSTED before subscribing to anything. */
   constructor(options: WatchSessionOptions) {
-    const { hub, slots, clientId, signal } = options;
+    const { feed, slots, clientId, signal } = options;
     slots.acquire(clientId);
     const inbox = new WatchInbox<LedgerEvent>(options.maxBufferedEvents);
-    const subscription = hub.listen(options.channel, {
-      onMessage: (event) => {
-        if (options.accepts(event)) inbox.push(event);
-      },
-      onResubscribed: () => inbox.reportGap('resubscribed'),
+    const subscription = feed.listen([options.key], {
+      onEvent: (event) => inbox.push(event),
+      onGap: () => inbox.reportGap('resubscribed'),
     });
     this.inbox = inbox;
     this.live = subscription.live;

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { OperationStatus } from '../status.js';
 import type { Operation } from '../types.js';
-import { ledgerChannel } from './feed-events.js';
 import {
   accept,
   advance,
@@ -12,7 +11,6 @@ import {
   publish,
   record,
   refusal,
-  subscribers,
   until,
   useWatchFixture,
   versions,
@@ -135,13 +133,13 @@ describe('watchOperation', () => {
   });
 
   it('resyncs after the subscriber connection drops and comes back', async () => {
-    const { watcher, subscriber } = await openWatcher({ resyncIntervalMs: 600_000 });
+    const { watcher, subscriber, hub } = await openWatcher({ resyncIntervalMs: 600_000 });
     const op = await accept();
     const watch = record(watcher.watchOperation(op.id, watchOptions()));
     const ledgerId = randomUUID();
     const ledger = record(watcher.watchLedger(ledgerId, watchOptions()));
     await until(() => watch.items.length === 1, 'the snapshot');
-    await until(async () => (await subscribers(ledgerChannel(ledgerId))) === 1, 'the ledger subscription');
+    await until(() => hub.keyCount === 2, 'both watches following the feed');
     await advance(op.id, 'PROCESSING'); // its message is lost with the connection
     subscriber.disconnect(true); // drop the connection; ioredis reconnects
     await until(() => watch.items.length === 2, 'the version whose message was lost');

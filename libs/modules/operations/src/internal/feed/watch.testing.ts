@@ -1,11 +1,12 @@
-import { createLogger, createRedis, Database, TallyError, type Redis } from '@tally/platform';
+import { ChannelHub, createLogger, createRedis, Database, TallyError, type Redis } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
-import { getOperation } from '../read-operations.js';
+import { createOperationReader, readOperations } from '../operation-store.js';
 import { operationsEntities, operationsMigrations, type StoredResult } from '../schema.js';
 import type { OperationStatus } from '../status.js';
 import type { LedgerEvent, Operation } from '../types.js';
-import { publishOperations } from './feed-events.js';
+import { FeedHub } from './feed-hub.js';
+import { createStatusFeed, type StatusFeed } from './status-feed.js';
 import { createOperationWatcher, type OperationWatcher, type WatchLimits } from './watch.js';
 
 /**
@@ -24,6 +25,8 @@ const logger = createLogger('warn');
 export const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 let db: Database;
 let publisher: Redis;
+/** Publishes as a worker in another process does: through Redis only. */
+let feed: StatusFeed;
 
 /** Opens the database and a publisher connection for the calling spec file, and closes them after it. */
 export function useWatchFixture(): void {
@@ -35,6 +38,7 @@ export function useWatchFixture(): void {
     });
     publisher = createRedis(redisUrl, logger, 'watch-spec-publisher');
     await publisher.connect();
+    feed = createStatusFeed({ redis: publisher, logger });
   });
   afterAll(async () => {
     publisher.disconnect();
@@ -42,17 +46,23 @@ export function useWatchFixture(): void {
   });
 }
 
-/** A watcher on its own subscriber connection, closed when the test ends. */
-export async function openWatcher(limits: Partial<WatchLimits> = {}, url = redisUrl): Promise<{ watcher: OperationWatcher; subscriber: Redis }> {
+/** A watcher following the feed on a subscriber connection of its own (as an API process does), closed when the test ends. */
+export async function openWatcher(
+  limits: Partial<WatchLimits> = {},
+  url = redisUrl,
+): Promise<{ watcher: OperationWatcher; subscriber: Redis; hub: FeedHub }> {
   const subscriber = createRedis(url, logger, 'watch-spec-subscriber');
   if (url === redisUrl) await subscriber.connect();
   else subscriber.connect().catch(() => undefined);
-  const watcher = createOperationWatcher({ subscriber, db, logger, limits });
+  const hub = new FeedHub({ channels: new ChannelHub({ subscriber, logger }), origin: randomUUID(), logger });
+  const watcher = createOperationWatcher({ feed: hub, read: createOperationReader(db.sql), logger, limits });
   onTestFinished(async () => {
     await watcher.close();
+    hub.close();
     subscriber.disconnect();
   });
-  return { watcher, subscriber };
+  if (url === redisUrl) await hub.live;
+  return { watcher, subscriber, hub };
 }
 
 export async function accept(ledgerId = randomUUID()): Promise<Operation> {
@@ -62,7 +72,13 @@ export async function accept(ledgerId = randomUUID()): Promise<Operation> {
      values (?, 'TRANSACTION', 'PENDING', ?, ?, ${PARKED_PARTITION}, '{}', 'h')`,
     [id, ledgerId, `tx-${id}`],
   );
-  return getOperation(db.em(), id);
+  return read(id);
+}
+
+async function read(id: string): Promise<Operation> {
+  const [operation] = await readOperations(db.sql, [id]);
+  if (!operation) throw new Error(`operation ${id} not found`);
+  return operation;
 }
 
 /** Commits the next version of the operation, as a worker does; publishing is separate. */
@@ -71,7 +87,7 @@ export async function advance(id: string, status: OperationStatus, result: Store
     `update operations.operation set status = ?, version = version + 1, update_time = now(), result = ?, error = ? where id = ?`,
     [status, result && JSON.stringify(result), status === 'FAILED' ? JSON.stringify(INSUFFICIENT_FUNDS) : null, id],
   );
-  return getOperation(db.em(), id);
+  return read(id);
 }
 
 const INSUFFICIENT_FUNDS = { code: 'INSUFFICIENT_FUNDS', message: 'not enough USD', details: {} };
@@ -80,8 +96,10 @@ export function completion(ledgerId: string, amount = 5): StoredResult {
   return { balanceChanges: [{ ledgerId, currency: 'USD', amount: String(amount), balanceAfter: String(amount) }] };
 }
 
+/** Publishes the operations' changes, one feed message, and waits until Redis has taken it. */
 export async function publish(...operations: Operation[]): Promise<void> {
-  await publishOperations(publisher, operations.map((operation) => ({ operation, balanceChanges: operation.result?.balanceChanges })));
+  feed.publish(operations.map((operation) => ({ operation, balanceChanges: operation.result?.balanceChanges })));
+  await publisher.ping(); // commands of one connection are answered in order: the PUBLISH is done
 }
 
 /** Drains a watch in the background. */
@@ -108,10 +126,6 @@ export async function until(condition: () => boolean | Promise<boolean>, what: s
   }
 }
 
-export async function subscribers(channel: string): Promise<number> {
-  const [, count] = (await publisher.pubsub('NUMSUB', channel)) as [string, number];
-  return Number(count);
-}
 
 export const versions = (ops: readonly Operation[]): bigint[] => ops.map((op) => op.version);
 

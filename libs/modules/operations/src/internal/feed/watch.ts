@@ -1,11 +1,11 @@
-import { checkUuid, TallyError, Violations, type Database, type Logger, type Redis } from '@tally/platform';
-import { getOperation, validateOperationId } from '../read-operations.js';
+import { checkUuid, notFound, TallyError, Violations, type Logger } from '@tally/platform';
+import type { OperationReader } from '../operation-store.js';
+import { validateOperationId } from '../read-operations.js';
 import type { LedgerEvent, Operation } from '../types.js';
-import { ChannelHub } from './channel-hub.js';
-import { balanceFromEvent, ledgerChannel, operationChannel, operationFromJson, parseFeedEvent } from './feed-events.js';
+import { ledgerKey, operationKey } from './feed-events.js';
+import type { FeedHub } from './feed-hub.js';
 import { followLedger } from './follow-ledger.js';
 import { followOperation } from './follow-operation.js';
-import { ResyncReader } from './resync-reader.js';
 import { resolveWatchLimits, WatchSlots, type WatchLimits } from './watch-limits.js';
 import { WatchSession } from './watch-session.js';
 
@@ -14,8 +14,9 @@ export type { WatchLimits } from './watch-limits.js';
 
 /**
  * The watch side of the status feed: what WatchOperation and WatchLedger stream. One process
- * shares one Redis subscriber connection among all its watches (see ChannelHub); PostgreSQL
- * stays the truth that a watch starts from and falls back to (see followOperation).
+ * follows the feed once for all its watches (see FeedHub); PostgreSQL stays the truth that a
+ * watch starts from and falls back to (see followOperation), read in shared queries (see
+ * createOperationReader) so that thousands of watches opening at once take few connections.
  */
 
 export interface WatchOptions {
@@ -45,12 +46,10 @@ export interface OperationWatcher {
 }
 
 export interface OperationWatcherOptions {
-  /**
-   * A connection for subscribing only, connected by the caller, who also disconnects it after
-   * `close`. Redis allows no other commands on it while it is subscribed.
-   */
-  readonly subscriber: Redis;
-  readonly db: Database;
+  /** The feed of this process (closed by the caller after `close`). */
+  readonly feed: FeedHub;
+  /** Reads an operation as it stands (undefined when there is none). */
+  readonly read: OperationReader;
   readonly logger: Logger;
   readonly limits?: Partial<WatchLimits>;
 }
@@ -58,24 +57,22 @@ export interface OperationWatcherOptions {
 export function createOperationWatcher(options: OperationWatcherOptions): OperationWatcher {
   const limits = resolveWatchLimits(options.limits);
   const logger = options.logger.child({ component: 'operation-watcher' });
-  const hub = new ChannelHub<LedgerEvent>({ subscriber: options.subscriber, logger, decode: decodeFeedMessage });
-  const reader = ResyncReader.forDatabase(options.db, logger);
+  const { feed, read } = options;
   const slots = new WatchSlots(limits);
   const sessions = new Set<WatchSession>();
   let closed = false;
 
   /** Opens a session, or undefined when the signal has already aborted. */
-  function open(channel: string, watch: WatchOptions, accepts: (event: LedgerEvent) => boolean): WatchSession | undefined {
+  function open(key: string, watch: WatchOptions): WatchSession | undefined {
     if (closed) throw new TallyError('UNAVAILABLE', 'the server is shutting down; watch again', { reason: 'SHUTTING_DOWN' });
     if (watch.signal.aborted) return undefined;
     const session = new WatchSession({
-      hub,
+      feed,
       slots,
-      channel,
+      key,
       clientId: watch.clientId,
       signal: watch.signal,
       maxBufferedEvents: limits.maxBufferedEvents,
-      accepts,
       onEnd: (ended) => sessions.delete(ended),
     });
     if (!session.ended) sessions.add(session);
@@ -83,14 +80,18 @@ export function createOperationWatcher(options: OperationWatcherOptions): Operat
   }
 
   async function* operationWatch(operationId: string, watch: WatchOptions): AsyncGenerator<Operation, void, undefined> {
-    const session = open(operationChannel(operationId), watch, (e) => e.kind === 'operation' && e.operation.id === operationId);
+    const session = open(operationKey(operationId), watch);
     if (session === undefined) return;
     try {
       yield* followOperation({
         session,
         operationId,
-        readSnapshot: () => getOperation(options.db.em(), operationId),
-        readLatest: () => reader.latest(operationId),
+        readSnapshot: async () => {
+          const operation = await read(operationId);
+          if (operation === undefined) throw notFound('operation', operationId);
+          return operation;
+        },
+        readLatest: () => read(operationId),
         resyncIntervalMs: limits.resyncIntervalMs,
         logger,
       });
@@ -100,7 +101,7 @@ export function createOperationWatcher(options: OperationWatcherOptions): Operat
   }
 
   async function* ledgerWatch(ledgerId: string, watch: WatchOptions): AsyncGenerator<LedgerEvent, void, undefined> {
-    const session = open(ledgerChannel(ledgerId), watch, (e) => e.kind === 'operation' || e.change.ledgerId === ledgerId);
+    const session = open(ledgerKey(ledgerId), watch);
     if (session === undefined) return;
     try {
       yield* followLedger(session);
@@ -126,16 +127,6 @@ export function createOperationWatcher(options: OperationWatcherOptions): Operat
     async close() {
       closed = true;
       for (const session of [...sessions]) session.end();
-      await hub.close();
     },
   };
-}
-
-/** A feed message as the watch's domain event; throws or answers undefined for a malformed one. */
-function decodeFeedMessage(message: string): LedgerEvent | undefined {
-  const event = parseFeedEvent(message);
-  if (event === undefined) return undefined;
-  return event.type === 'operation'
-    ? { kind: 'operation', operation: operationFromJson(event.operation) }
-    : { kind: 'balance', change: balanceFromEvent(event) };
 }

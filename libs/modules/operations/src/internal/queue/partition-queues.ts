@@ -3,32 +3,59 @@ import type { Logger } from '@tally/platform';
 
 /**
  * The partition queues in Redis (bee-queue): `tally:partition-<n>`, one per partition. A job
- * is one accepted operation (or one later stage of it), with the operation id (and stage) as
- * job id, so enqueueing an operation that is already queued is a no-op (the recovery sweep
- * relies on it). A job is a wake-up for the
- * partition's worker: PostgreSQL says what is pending and in which order.
+ * wakes the partition's worker for the operations one commit accepted there (their count and
+ * `seq` range): PostgreSQL says what is pending and in which order, so one job per commit and
+ * partition is enough, however many operations the commit holds. Queueing the same range again
+ * (the recovery sweep, a client retrying) is a no-op: the job id is the range.
  */
 
 export interface PartitionJob {
-  readonly operationId: string;
-  readonly ledgerId: string;
-  /** The operation's acceptance sequence number, as a decimal string. */
-  readonly seq: string;
+  /** How many operations the job is for, and the `seq` range they lie in (decimal strings). */
+  readonly count: number;
+  readonly firstSeq: string;
+  readonly lastSeq: string;
   /**
-   * When the job was queued (ms since the epoch), always after the operation committed: a
-   * drain that started later saw the operation, so the job needs no drain of its own.
+   * When the job was queued (ms since the epoch), always after the operations committed: a
+   * drain that started later saw them, so the job needs no drain of its own.
    */
   readonly queuedAtMs: number;
 }
 
-export interface QueuedOperation extends Omit<PartitionJob, 'queuedAtMs'> {
+/** An operation committed to a partition, waiting to be applied there. */
+export interface QueuedOperation {
+  readonly operationId: string;
+  readonly ledgerId: string;
   readonly partition: number;
+  /** The operation's acceptance sequence number, as a decimal string. */
+  readonly seq: string;
   /** The stage to run (a multi-stage operation is queued once per stage); 0 when absent. */
   readonly stage?: number;
 }
 
-/** One job per operation and stage, so queueing the same stage again is a no-op. */
-const jobId = ({ operationId, stage = 0 }: QueuedOperation): string => (stage === 0 ? operationId : `${operationId}:${stage}`);
+const bySeq = (a: QueuedOperation, b: QueuedOperation): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : 0);
+
+/** One job per partition: the operations queued there, as a range. */
+export function jobsFor(operations: readonly QueuedOperation[], queuedAtMs: number): Map<number, { id: string; job: PartitionJob }> {
+  const byPartition = new Map<number, QueuedOperation[]>();
+  for (const op of operations) {
+    const list = byPartition.get(op.partition);
+    if (list) list.push(op);
+    else byPartition.set(op.partition, [op]);
+  }
+  const jobs = new Map<number, { id: string; job: PartitionJob }>();
+  for (const [partition, ops] of byPartition) {
+    const sorted = ops.length === 1 ? ops : [...ops].sort(bySeq);
+    const first = sorted[0]!;
+    const last = sorted.at(-1)!;
+    // Stages of one operation share its seq: the stage is part of what the job is for.
+    const stages = [...new Set(sorted.map((op) => op.stage ?? 0))].join('.');
+    jobs.set(partition, {
+      id: `${first.seq}-${last.seq}-${sorted.length}-s${stages}`,
+      job: { count: sorted.length, firstSeq: first.seq, lastSeq: last.seq, queuedAtMs },
+    });
+  }
+  return jobs;
+}
 
 export const QUEUE_PREFIX = 'tally';
 export const queueName = (partition: number): string => `partition-${partition}`;
@@ -65,20 +92,12 @@ export class PartitionQueues {
     private readonly logger: Logger,
   ) {}
 
-  /** Enqueues each operation on its partition's queue. Rejects if Redis cannot take them. */
+  /** Wakes each operation's partition with one job per partition. Rejects if Redis cannot take them. */
   async enqueue(operations: readonly QueuedOperation[]): Promise<void> {
-    const byPartition = new Map<number, QueuedOperation[]>();
-    for (const op of operations) byPartition.set(op.partition, [...(byPartition.get(op.partition) ?? []), op]);
+    if (operations.length === 0) return;
     await Promise.all(
-      [...byPartition].map(async ([partition, ops]) => {
-        const queue = this.queue(partition);
-        const queuedAtMs = Date.now();
-        const jobs = ops.map((op) => queue.createJob({ operationId: op.operationId, ledgerId: op.ledgerId, seq: op.seq, queuedAtMs }).setId(jobId(op)));
-        const failures = await queue.saveAll(jobs);
-        if (failures.size > 0) {
-          const [first] = failures.values();
-          throw new Error(`could not enqueue ${failures.size} operation(s) on partition ${partition}: ${first?.message}`);
-        }
+      [...jobsFor(operations, Date.now())].map(async ([partition, { id, job }]) => {
+        await this.queue(partition).createJob(job).setId(id).save();
       }),
     );
   }

@@ -1,4 +1,4 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SqlTransaction } from '@tally/platform';
 import type { OperationKind } from '../status.js';
 import type { BalanceChange, OperationError, OperationStep } from '../types.js';
 
@@ -32,8 +32,8 @@ export interface ClaimedOperation {
 }
 
 export interface ApplyContext {
-  /** The unit of work of the worker's transaction: run SQL with `em.execute`. */
-  readonly em: EntityManager;
+  /** The worker's transaction: the applier's statements run in it. */
+  readonly tx: SqlTransaction;
   /** Which shard of the per-currency system accounts this worker books against (its partition). */
   readonly shard: number;
 }
@@ -72,6 +72,6 @@ export interface Preparation {
   readonly progress: Readonly<Record<string, unknown>>;
 }
 
-export type Preparer = (em: EntityManager, operations: readonly ClaimedOperation[]) => Promise<ReadonlyArray<Preparation | null>>;
+export type Preparer = (tx: SqlTransaction, operations: readonly ClaimedOperation[]) => Promise<ReadonlyArray<Preparation | null>>;
 
 export type Preparers = Readonly<Partial<Record<OperationKind, Preparer>>>;

@@ -1,22 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, Logger, Redis } from '@tally/platform';
-import { publishOperations, type OperationChange } from '../feed/feed-events.js';
+import type { OperationChange } from '../feed/feed-events.js';
+import type { StatusFeed } from '../feed/status-feed.js';
 import type { PartitionQueues, QueuedOperation } from '../queue/partition-queues.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { pendingForSweep, pruneEnded } from './maintenance.js';
+import BeeQueue from 'bee-queue';
+import { queueName, queueSettings, type PartitionJob } from '../queue/partition-queues.js';
+import { ApplyLoop } from './apply-loop.js';
 import { DEFAULT_LEASE_POLICY, PartitionLease, type LeasePolicy } from './partition-lease.js';
-import { PartitionWorker } from './partition-worker.js';
 
 /**
  * A worker process's share of the partitions. Every worker heartbeats into a registry in
  * Redis; each takes leases on up to its fair share (partitions / live workers), renews them,
- * and hands back what it holds beyond its share when workers join. For each partition it holds
- * it runs a PartitionWorker; it also sweeps and prunes the partitions it holds.
+ * and hands back what it holds beyond its share when workers join. It consumes the queue of
+ * each partition it holds (a job wakes it up), applies them all in one loop (see ApplyLoop),
+ * and sweeps and prunes them.
  */
 
 export interface WorkerLimits {
-  /** Operations applied per database transaction. */
+  /** Operations applied per database transaction (all held partitions together). */
   readonly maxBatchOps: number;
   readonly lease: LeasePolicy;
   readonly backoff: BackoffPolicy;
@@ -32,7 +36,7 @@ export interface WorkerLimits {
 }
 
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
-  maxBatchOps: 200,
+  maxBatchOps: 500,
   lease: DEFAULT_LEASE_POLICY,
   backoff: DEFAULT_BACKOFF,
   sweepIntervalMs: 5_000,
@@ -44,8 +48,10 @@ export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
 
 export interface OperationsWorkerOptions {
   readonly db: Database;
-  /** For leases, the registry and publishing. */
+  /** For leases and the registry. */
   readonly redis: Redis;
+  /** Where committed changes go for watchers. */
+  readonly feed: StatusFeed;
   /** For the bee-queue consumers (they open their own connections). */
   readonly redisUrl: string;
   readonly queues: PartitionQueues;
@@ -58,12 +64,16 @@ export interface OperationsWorkerOptions {
 }
 
 const REGISTRY_KEY = 'tally:workers';
+/** Jobs queued this close to a drain's start still get a drain of their own. */
+const CLOCK_SKEW_MARGIN_MS = 50;
 
 export class OperationsWorker {
   readonly workerId = `worker-${randomUUID()}`;
   private readonly limits: WorkerLimits;
   private readonly lease: PartitionLease;
-  private readonly held = new Map<number, PartitionWorker>();
+  /** The partitions held, each with the consumer of its queue. */
+  private readonly held = new Map<number, BeeQueue<PartitionJob>>();
+  private readonly loop: ApplyLoop;
   private readonly log: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -73,6 +83,18 @@ export class OperationsWorker {
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...options.limits };
     this.lease = new PartitionLease(options.redis, this.workerId, this.limits.lease);
     this.log = options.logger.child({ component: 'worker', workerId: this.workerId });
+    this.loop = new ApplyLoop({
+      db: options.db,
+      appliers: options.appliers,
+      preparers: options.preparers ?? {},
+      logger: this.log,
+      held: () => this.heldPartitions,
+      publish: (changes) => this.publish(changes),
+      handOff: (handed) => this.handOff(handed),
+      partitions: options.partitions,
+      maxBatchOps: this.limits.maxBatchOps,
+      backoff: this.limits.backoff,
+    });
   }
 
   /** The partitions this worker applies right now. */
@@ -93,12 +115,7 @@ export class OperationsWorker {
   }
 
   /** Publishes committed operation states for watchers; a lost message is recovered by their resync. */
-  private readonly publish = (changes: readonly OperationChange[]): void => {
-    if (changes.length === 0) return;
-    publishOperations(this.options.redis, changes).catch((error: unknown) =>
-      this.log.debug({ err: String(error) }, 'could not publish operation changes'),
-    );
-  };
+  private readonly publish = (changes: readonly OperationChange[]): void => this.options.feed.publish(changes);
 
   /**
    * Wakes the partitions that operations were handed to (a transfer's credit, in its target
@@ -107,7 +124,7 @@ export class OperationsWorker {
    */
   private readonly handOff = (handed: readonly QueuedOperation[]): void => {
     if (handed.length === 0) return;
-    for (const partition of new Set(handed.map((h) => h.partition))) void this.held.get(partition)?.drain();
+    if (handed.some((h) => this.held.has(h.partition))) void this.loop.drain();
     this.options.queues.enqueue(handed).catch((error: unknown) =>
       this.log.warn({ err: String(error), count: handed.length }, 'handed-off operations not queued yet; the recovery sweep will queue them'),
     );
@@ -151,29 +168,25 @@ export class OperationsWorker {
     for (let i = 0; i < partitions && this.held.size < share && !this.stopped; i++) {
       const partition = (offset + i) % partitions;
       if (this.held.has(partition) || !(await this.lease.acquire(partition))) continue;
-      const worker = new PartitionWorker({
-        partition,
-        db: this.options.db,
-        redisUrl: this.options.redisUrl,
-        appliers: this.options.appliers,
-        preparers: this.options.preparers ?? {},
-        logger: this.options.logger,
-        publish: this.publish,
-        handOff: this.handOff,
-        partitions,
-        maxBatchOps: this.limits.maxBatchOps,
-        backoff: this.limits.backoff,
-      });
-      this.held.set(partition, worker);
-      worker.start();
+      this.held.set(partition, this.consume(partition));
+      void this.loop.drain();
       this.log.info({ partition }, 'partition taken');
     }
   }
 
+  /** One job at a time per partition: each wakes the loop, unless a drain that started after it was queued already took its operations. */
+  private consume(partition: number): BeeQueue<PartitionJob> {
+    const queue = new BeeQueue<PartitionJob>(queueName(partition), queueSettings(this.options.redisUrl, true));
+    queue.on('error', (error) => this.log.debug({ err: error.message, partition }, 'queue connection error'));
+    queue.process(1, (job) => (job.data.queuedAtMs < this.loop.drainedAsOfMs - CLOCK_SKEW_MARGIN_MS ? Promise.resolve() : this.loop.drain()));
+    return queue;
+  }
+
+  /** Stops applying the partition; with `release`, once nothing of it is in flight, gives its lease back. */
   private async drop(partition: number, release: boolean): Promise<void> {
-    const worker = this.held.get(partition);
+    const queue = this.held.get(partition);
     this.held.delete(partition);
-    await worker?.stop(this.limits.stopGraceMs);
+    await Promise.allSettled([queue?.close(this.limits.stopGraceMs), this.loop.batchDone()]);
     if (release) await this.lease.release(partition).catch(() => undefined);
   }
 
@@ -195,7 +208,12 @@ export class OperationsWorker {
 
   /** Drains every held partition now, without waiting for a job or the sweep (tests use it to race workers). */
   wake(): void {
-    for (const worker of this.held.values()) void worker.drain();
+    void this.loop.drain();
+  }
+
+  /** Drains now if this worker holds any of these partitions: work accepted by this very process. */
+  wakePartitions(partitions: readonly number[]): void {
+    if (partitions.some((p) => this.held.has(p))) void this.loop.drain();
   }
 
   /** Stops taking work, finishes or gives back what is in hand, releases every lease. */
@@ -204,6 +222,7 @@ export class OperationsWorker {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.rebalancing;
+    await this.loop.stop();
     await Promise.allSettled(this.heldPartitions.map((p) => this.drop(p, true)));
     await this.options.redis.zrem(REGISTRY_KEY, this.workerId).catch(() => undefined);
     this.log.info('worker stopped');

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { operationsSchema } from '../../index.js';
 import { cancelOperation } from '../cancel-operation.js';
 import { partitionOf } from '../partition.js';
-import { getOperation, listOperations } from '../read-operations.js';
+import { readOperations } from '../operation-store.js';
+import { listOperations } from '../read-operations.js';
 import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appliers.js';
 import { applyHeld, claimNext, prepareHeld } from './apply-batch.js';
 
@@ -80,7 +81,7 @@ describe('handing an operation to another ledger between stages', () => {
     const id = await acceptedTransfer(target);
     const seen: ClaimedOperation[] = [];
 
-    const first = await applyHeld(db.em(), await claimNext(db.em(), SOURCE_PARTITION, 10), twoStages(seen), SOURCE_PARTITION, 0, PARTITIONS);
+    const first = await applyHeld(db.sql, await claimNext(db.sql, [SOURCE_PARTITION], 10), twoStages(seen), SOURCE_PARTITION, 0, PARTITIONS);
     expect(first.handedOff).toEqual([expect.objectContaining({ operationId: id, partition: partitionOf(target, PARTITIONS), stage: 1 })]);
     const [handed] = first.changes;
     expect(handed?.operation).toMatchObject({ status: 'PROCESSING', version: 3n, toLedgerId: target, steps: [{ name: 'SOURCE_DEBITED' }] });
@@ -88,7 +89,7 @@ describe('handing an operation to another ledger between stages', () => {
     expect(handed?.operation.result?.balanceChanges).toHaveLength(1);
 
     // In flight: shown PROCESSING, listed on the target ledger too, never cancelled.
-    expect((await getOperation(db.em(), id)).status).toBe('PROCESSING');
+    expect((await readOperations(db.sql, [id]))[0]?.status).toBe('PROCESSING');
     const onTarget = await listOperations(db.em(), { ledgerId: target, status: 'PROCESSING', kind: null, pageSize: 10, pageToken: '' });
     expect(onTarget.items.map((o) => o.id)).toEqual([id]);
     expect((await listOperations(db.em(), { ledgerId: target, status: 'PENDING', kind: null, pageSize: 10, pageToken: '' })).items).toEqual([]);
@@ -99,7 +100,7 @@ describe('handing an operation to another ledger between stages', () => {
     ).rejects.toThrow(/cannot move from PENDING to CANCELLED/);
 
     // The target partition picks it up at the next stage, with what the first stage carried.
-    const second = await applyHeld(db.em(), await claimNext(db.em(), partitionOf(target, PARTITIONS), 10), twoStages(seen), 0, 0, PARTITIONS);
+    const second = await applyHeld(db.sql, await claimNext(db.sql, [partitionOf(target, PARTITIONS)], 10), twoStages(seen), 0, 0, PARTITIONS);
     expect(seen.map((op) => [op.stage, op.progress])).toEqual([
       [0, {}],
       [1, { carried: 'yes' }],
@@ -113,7 +114,7 @@ describe('handing an operation to another ledger between stages', () => {
 
   it('refuses to move a stage backwards', async () => {
     const id = await acceptedTransfer(unservedLedger());
-    await applyHeld(db.em(), await claimNext(db.em(), SOURCE_PARTITION, 10), twoStages([]), SOURCE_PARTITION, 0, PARTITIONS);
+    await applyHeld(db.sql, await claimNext(db.sql, [SOURCE_PARTITION], 10), twoStages([]), SOURCE_PARTITION, 0, PARTITIONS);
     await expect(
       db.em().getConnection().execute(`update operations.operation set stage = 0, version = version + 1 where id = ?`, [id]),
     ).rejects.toThrow(/stage cannot go back/);
@@ -125,17 +126,17 @@ describe('preparing operations before they are applied', () => {
     const id = await accepted('EXCHANGE', null);
     let prepared = 0;
     const preparers: Preparers = {
-      EXCHANGE: (_em, ops) => {
+      EXCHANGE: (_tx, ops) => {
         prepared += ops.length;
         return Promise.resolve(ops.map((op) => ('rate' in op.progress ? null : { steps: [{ name: 'RATE_LOCKED', status: 'COMPLETED' as const, time: at }], progress: { rate: '1.5' } })));
       },
     };
-    const claimed = await claimNext(db.em(), SOURCE_PARTITION, 10);
-    const first = await prepareHeld(db.em(), claimed, preparers);
+    const claimed = await claimNext(db.sql, [SOURCE_PARTITION], 10);
+    const first = await prepareHeld(db.sql, claimed, preparers);
     expect(first.prepared).toEqual([expect.objectContaining({ id, status: 'PROCESSING', version: 3n, steps: [expect.objectContaining({ name: 'RATE_LOCKED' })] })]);
 
     // A retry of the batch asks again; nothing already prepared is written twice.
-    const again = await prepareHeld(db.em(), first.batch, preparers);
+    const again = await prepareHeld(db.sql, first.batch, preparers);
     expect([prepared, again.prepared]).toEqual([2, []]);
 
     const seen: ClaimedOperation[] = [];
@@ -145,7 +146,7 @@ describe('preparing operations before they are applied', () => {
         return Promise.resolve(ops.map((): ApplyOutcome => ({ ok: true, balanceChanges: [], steps: [{ name: 'COMPLETED', status: 'COMPLETED', time: at }] })));
       },
     };
-    const done = await applyHeld(db.em(), again.batch, appliers, SOURCE_PARTITION, 0, PARTITIONS);
+    const done = await applyHeld(db.sql, again.batch, appliers, SOURCE_PARTITION, 0, PARTITIONS);
     expect(seen.map((op) => op.progress)).toEqual([{ rate: '1.5' }]);
     expect(done.changes[0]?.operation).toMatchObject({ status: 'COMPLETED', version: 4n, steps: [{ name: 'RATE_LOCKED' }, { name: 'COMPLETED' }] });
   });

@@ -1,9 +1,11 @@
-import type { Logger, Redis } from '@tally/platform';
+import type { Logger } from './logger.js';
+import type { Redis } from './redis.js';
 
 /**
- * Many watchers over one Redis subscriber connection. A channel is SUBSCRIBEd when its first
- * listener arrives and UNSUBSCRIBEd when its last one leaves, however many watch it; each
- * message is decoded once and handed to every listener of its channel.
+ * Many listeners over one Redis subscriber connection: the status feed that watches follow,
+ * and the invalidations of what a process caches. A channel is SUBSCRIBEd when its first
+ * listener arrives and UNSUBSCRIBEd when its last one leaves, however many listen to it; each
+ * message is handed to every listener of its channel.
  *
  * Redis keeps commands of one connection in order, so an UNSUBSCRIBE followed by a SUBSCRIBE
  * of the same channel (a watcher leaving as another arrives) always ends subscribed.
@@ -12,8 +14,22 @@ import type { Logger, Redis } from '@tally/platform';
  * subscribes its channels again and tells their listeners, who re-read the truth.
  */
 
-export interface ChannelListener<T> {
-  onMessage(message: T): void;
+/**
+ * The channel `name` as this deployment uses it on `redis`. Pub/sub ignores Redis's database
+ * numbers, so the name carries it: deployments (or test suites) on different databases of one
+ * Redis never hear each other.
+ */
+export function channelFor(redis: Redis, name: string): string {
+  return `${name}@${redis.options.db ?? 0}`;
+}
+
+/** Publishes `message` on the channel `name` of the deployment `redis` belongs to. */
+export function publishTo(redis: Redis, name: string, message: string): Promise<number> {
+  return redis.publish(channelFor(redis, name), message);
+}
+
+export interface ChannelListener {
+  onMessage(message: string): void;
   /** The connection dropped and came back: messages published meanwhile are lost. */
   onResubscribed(): void;
 }
@@ -28,36 +44,32 @@ export interface ChannelSubscription {
   release(): void;
 }
 
-export interface ChannelHubOptions<T> {
+export interface ChannelHubOptions {
   /** A connection used only for subscribing (Redis allows nothing else on it meanwhile). */
   readonly subscriber: Redis;
   readonly logger: Logger;
-  /** Turns a message into what listeners get; `undefined` (or a throw) for a malformed one. */
-  readonly decode: (message: string) => T | undefined;
 }
 
 /** Channels per SUBSCRIBE when resubscribing: keeps each command a modest size. */
 const MAX_CHANNELS_PER_SUBSCRIBE = 1_000;
 
-interface Channel<T> {
-  readonly listeners: Set<ChannelListener<T>>;
+interface Channel {
+  readonly listeners: Set<ChannelListener>;
   live: Promise<boolean>;
 }
 
-export class ChannelHub<T> {
+export class ChannelHub {
   readonly #subscriber: Redis;
   readonly #log: Logger;
-  readonly #decode: (message: string) => T | undefined;
-  readonly #channels = new Map<string, Channel<T>>();
+  readonly #channels = new Map<string, Channel>();
   /** Channels whose UNSUBSCRIBE failed (Redis down): ioredis would resubscribe them on reconnect. */
   readonly #unsubscribeOnReconnect = new Set<string>();
   readonly #onMessage = (channel: string, message: string): void => this.#dispatch(channel, message);
   readonly #onReady = (): void => void this.#resubscribe();
 
-  constructor(options: ChannelHubOptions<T>) {
+  constructor(options: ChannelHubOptions) {
     this.#subscriber = options.subscriber;
-    this.#log = options.logger;
-    this.#decode = options.decode;
+    this.#log = options.logger.child({ component: 'channel-hub' });
     this.#subscriber.on('message', this.#onMessage);
     this.#subscriber.on('ready', this.#onReady);
   }
@@ -67,8 +79,12 @@ export class ChannelHub<T> {
     return this.#channels.size;
   }
 
-  /** Registers at once (so a message arriving right after the SUBSCRIBE is never missed). */
-  listen(channelName: string, listener: ChannelListener<T>): ChannelSubscription {
+  /**
+   * Listens to the channel `name` (see channelFor). Registers at once, so a message arriving
+   * right after the SUBSCRIBE is never missed.
+   */
+  listen(name: string, listener: ChannelListener): ChannelSubscription {
+    const channelName = channelFor(this.#subscriber, name);
     let channel = this.#channels.get(channelName);
     if (channel === undefined) {
       this.#unsubscribeOnReconnect.delete(channelName);
@@ -97,7 +113,7 @@ export class ChannelHub<T> {
     if (names.length > 0) await this.#subscriber.unsubscribe(...names).catch(() => undefined);
   }
 
-  #leave(channelName: string, listener: ChannelListener<T>): void {
+  #leave(channelName: string, listener: ChannelListener): void {
     const channel = this.#channels.get(channelName);
     if (channel === undefined || !channel.listeners.delete(listener) || channel.listeners.size > 0) return;
     this.#channels.delete(channelName);
@@ -111,26 +127,16 @@ export class ChannelHub<T> {
     return this.#subscriber.subscribe(...names).then(
       () => true,
       (error: unknown) => {
-        this.#log.warn({ channels: names.length, err: String(error) }, 'status feed subscribe failed; will resubscribe on reconnect');
+        this.#log.warn({ channels: names.length, err: String(error) }, 'subscribe failed; will resubscribe on reconnect');
         return false;
       },
     );
   }
 
-  #dispatch(channelName: string, raw: string): void {
+  #dispatch(channelName: string, message: string): void {
     const channel = this.#channels.get(channelName);
     if (channel === undefined) return; // left already, or another user's channel on this connection
-    let message: T | undefined;
-    try {
-      message = this.#decode(raw);
-    } catch {
-      message = undefined;
-    }
-    if (message === undefined) {
-      this.#log.warn({ channel: channelName, bytes: raw.length }, 'ignored a malformed status feed message');
-      return;
-    }
-    // Listeners only buffer; a throw here would surface inside ioredis's reply parser.
+    // A throw here would surface inside ioredis's reply parser: listeners are shielded.
     for (const listener of channel.listeners) this.#notify(() => listener.onMessage(message));
   }
 
@@ -151,7 +157,7 @@ export class ChannelHub<T> {
       batches.push(live.then((ok) => (ok ? this.#announceResubscribed(batch) : undefined)));
     }
     await Promise.all(batches);
-    if (names.length > 0) this.#log.info({ channels: names.length }, 'status feed resubscribed after reconnect');
+    if (names.length > 0) this.#log.info({ channels: names.length }, 'resubscribed after reconnect');
   }
 
   #announceResubscribed(names: readonly string[]): void {
@@ -164,7 +170,7 @@ export class ChannelHub<T> {
     try {
       call();
     } catch (error) {
-      this.#log.error({ err: error }, 'status feed listener failed');
+      this.#log.error({ err: error }, 'channel listener failed');
     }
   }
 }

@@ -1,29 +1,27 @@
-import BeeQueue from 'bee-queue';
 import { transientKind, type Database, type Logger } from '@tally/platform';
-import { toOperation } from '../operation-store.js';
 import type { OperationChange } from '../feed/feed-events.js';
-import { queueName, queueSettings, type PartitionJob, type QueuedOperation } from '../queue/partition-queues.js';
-import { applyHeld, claimNext, exhaust, heldByPartition, LostOperationError, prepareHeld, releaseHeld, type HeldOperation } from './apply-batch.js';
+import { toOperation } from '../operation-store.js';
+import type { QueuedOperation } from '../queue/partition-queues.js';
+import { applyHeld, claimNext, exhaust, heldByPartitions, LostOperationError, prepareHeld, releaseHeld, type HeldOperation } from './apply-batch.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
 
 /**
- * Applies one partition while this worker holds its lease. Jobs from the partition's queue
- * wake it up; it then drains the partition from PostgreSQL, oldest operation first, a batch
- * per transaction, so per-ledger order holds however the queue delivered (or lost) the jobs.
- * A batch that fails transiently is retried, with backoff, before anything later is touched.
+ * Applies the partitions a worker holds, in one loop: it drains them from PostgreSQL, oldest
+ * operation first (each partition in its own acceptance order), a batch per transaction, so
+ * per-ledger order holds however the queue delivered (or lost) its wake-ups. One loop for all
+ * the partitions of a process, not one per partition: on a busy server its batches are large
+ * and few, and each costs a handful of round trips whatever its size. A batch that fails
+ * transiently is retried, with backoff, before anything later is touched.
  */
 
-/** Jobs queued this close to a drain's start still get a drain of their own. */
-const CLOCK_SKEW_MARGIN_MS = 50;
-
-export interface PartitionWorkerOptions {
-  readonly partition: number;
+export interface ApplyLoopOptions {
   readonly db: Database;
-  readonly redisUrl: string;
   readonly appliers: Appliers;
   readonly preparers: Preparers;
   readonly logger: Logger;
+  /** The partitions this worker holds right now. */
+  readonly held: () => readonly number[];
   /** Publishes new operation states (and the balance changes they made) after they commit. */
   readonly publish: (changes: readonly OperationChange[]) => void;
   /** Wakes the partitions operations were handed to, after the hand-off committed. */
@@ -34,42 +32,34 @@ export interface PartitionWorkerOptions {
   readonly backoff: BackoffPolicy;
 }
 
-export class PartitionWorker {
+export class ApplyLoop {
   private readonly log: Logger;
   private readonly stopping = new AbortController();
-  private queue: BeeQueue<PartitionJob> | undefined;
   private running: Promise<void> | undefined;
   private again = false;
+  private inFlight: Promise<unknown> | undefined;
   /**
    * Start time of the latest claim that took every PENDING operation it could see. A job queued
    * before that (so committed before it) was taken by that claim: it needs no drain. Clock skew
    * between processes can only make a job skip wrongly; the recovery sweep queues it again.
    */
-  private drainedAsOfMs = 0;
+  private drained = 0;
 
-  constructor(private readonly options: PartitionWorkerOptions) {
-    this.log = options.logger.child({ component: 'worker', partition: options.partition });
+  constructor(private readonly options: ApplyLoopOptions) {
+    this.log = options.logger.child({ component: 'worker' });
   }
 
-  get partition(): number {
-    return this.options.partition;
-  }
-
-  start(): void {
-    const queue = new BeeQueue<PartitionJob>(queueName(this.partition), queueSettings(this.options.redisUrl, true));
-    queue.on('error', (error) => this.log.debug({ err: error.message }, 'queue connection error'));
-    // One job at a time per partition: each one drains whatever is pending, unless a drain that
-    // started after it was queued already took its operation.
-    queue.process(1, (job) => (job.data.queuedAtMs < this.drainedAsOfMs - CLOCK_SKEW_MARGIN_MS ? Promise.resolve() : this.drain()));
-    this.queue = queue;
-    void this.drain();
+  /** See `drained`: when the last claim that emptied the held partitions started (ms since the epoch). */
+  get drainedAsOfMs(): number {
+    return this.drained;
   }
 
   /**
-   * Drains the partition; calls made while a drain runs make it go round once more, so no
-   * wake-up is lost and concurrent wake-ups cost one drain.
+   * Drains the held partitions; calls made while a drain runs make it go round once more, so
+   * no wake-up is lost and concurrent wake-ups cost one drain.
    */
   drain(): Promise<void> {
+    if (this.stopping.signal.aborted) return Promise.resolve();
     this.again = true;
     this.running ??= this.loop().finally(() => {
       this.running = undefined;
@@ -77,10 +67,18 @@ export class PartitionWorker {
     return this.running;
   }
 
-  /** Stops taking jobs, finishes the batch in hand (within `graceMs`), gives back what it claimed. */
-  async stop(graceMs: number): Promise<void> {
+  /**
+   * Resolves once the batch in hand (if any) has committed or rolled back: after a partition is
+   * no longer listed by `held`, nothing of it is in flight any more.
+   */
+  async batchDone(): Promise<void> {
+    await this.inFlight?.catch(() => undefined);
+  }
+
+  /** Stops taking work, finishes the batch in hand (a retrying one is given back as PENDING). */
+  async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.allSettled([this.queue?.close(graceMs), this.running]);
+    await this.running;
   }
 
   private async loop(): Promise<void> {
@@ -95,7 +93,7 @@ export class PartitionWorker {
       } catch (error) {
         // Only an unexpected bug gets here (transient failures are retried below): log it loudly
         // and let the next wake-up (job or sweep) try again.
-        this.log.error({ err: error }, 'partition drain failed');
+        this.log.error({ err: error }, 'drain failed');
         await sleep(this.options.backoff.maxDelayMs, this.stopping.signal);
       }
     }
@@ -103,24 +101,38 @@ export class PartitionWorker {
 
   /** Applies the next batch; returns how many operations it finished. */
   private async applyNextBatch(): Promise<number> {
+    const work = this.claimAndApply();
+    this.inFlight = work;
+    try {
+      return await work;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private async claimAndApply(): Promise<number> {
     const { db, maxBatchOps } = this.options;
-    // Operations already PROCESSING in this partition come first: a previous holder died, or a
-    // batch of ours rolled back; either way they are older than anything still PENDING.
-    let batch = await this.withConnectionRetry(() => heldByPartition(db.em(), this.partition, maxBatchOps));
+    const held = this.options.held();
+    if (held.length === 0) return 0;
+    // Operations already PROCESSING in these partitions come first: a previous holder died, or
+    // a batch of ours rolled back; either way they are older than anything still PENDING.
+    let batch = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
     const earlierTries = batch.length > 0 ? 1 : 0;
     if (batch.length > 0) this.log.info({ count: batch.length }, 'resuming operations left PROCESSING');
     if (batch.length === 0) {
       const startedMs = Date.now();
-      batch = await this.withConnectionRetry(() => claimNext(db.em(), this.partition, maxBatchOps));
-      if (batch.length < maxBatchOps) this.drainedAsOfMs = startedMs;
+      batch = await this.withConnectionRetry(() => claimNext(db.sql, held, maxBatchOps));
+      if (batch.length < maxBatchOps) this.drained = startedMs;
       this.options.publish(batch.map((h) => ({ operation: toOperation(h.row) })));
     }
     if (batch.length === 0) return 0;
-    await this.applyWithRetries(batch, earlierTries);
+    // The system accounts this worker books against: a partition it holds, so no other worker
+    // books on the same rows at the same time.
+    await this.applyWithRetries(batch, Math.min(...held), earlierTries);
     return batch.length;
   }
 
-  private async applyWithRetries(held: readonly HeldOperation[], earlierTries: number): Promise<void> {
+  private async applyWithRetries(held: readonly HeldOperation[], shard: number, earlierTries: number): Promise<void> {
     const { db, appliers, preparers, backoff, partitions } = this.options;
     // Preparing moves versions on: the batch is always the operations as last written.
     let batch = held;
@@ -129,10 +141,10 @@ export class PartitionWorker {
     for (;;) {
       if (this.stopping.signal.aborted) return this.giveBack(batch);
       try {
-        const prepared = await prepareHeld(db.em(), batch, preparers);
+        const prepared = await prepareHeld(db.sql, batch, preparers);
         batch = prepared.batch;
         this.options.publish(prepared.prepared.map((operation) => ({ operation })));
-        const done = await applyHeld(db.em(), batch, appliers, this.partition, earlierTries + tries, partitions);
+        const done = await applyHeld(db.sql, batch, appliers, shard, earlierTries + tries, partitions);
         this.options.publish(done.changes);
         this.options.handOff(done.handedOff);
         return;
@@ -156,12 +168,12 @@ export class PartitionWorker {
         // A conflict is the batch's bad luck: retry it whole. Anything else is likely one
         // operation's fault: find it by applying one at a time, each with its own retries.
         if (batch.length > 1 && (!conflict || tries >= backoff.maxAttempts)) {
-          for (const one of batch) await this.applyWithRetries([one], earlierTries + tries);
+          for (const one of batch) await this.applyWithRetries([one], shard, earlierTries + tries);
           return;
         }
         if (tries >= backoff.maxAttempts) {
           const [only] = batch as [HeldOperation];
-          const failed = await this.withConnectionRetry(() => exhaust(db.em(), only, earlierTries + tries, error));
+          const failed = await this.withConnectionRetry(() => exhaust(db.sql, only, earlierTries + tries, error));
           this.log.error({ operationId: only.row.id, err: String(error) }, 'operation failed: retries exhausted');
           this.options.publish([{ operation: failed }]);
           return;
@@ -174,7 +186,7 @@ export class PartitionWorker {
   /** On stop: hand the batch back as PENDING for the next holder (best effort; if the database is away, the next holder resumes them). */
   private async giveBack(batch: readonly HeldOperation[]): Promise<void> {
     try {
-      const released = await releaseHeld(this.options.db.em(), batch);
+      const released = await releaseHeld(this.options.db.sql, batch);
       this.options.publish(released.map((operation) => ({ operation })));
     } catch (error) {
       this.log.warn({ err: String(error), ops: batch.length }, 'could not release operations on stop; the next holder resumes them');

@@ -1,0 +1,191 @@
+import pg from 'pg';
+import type { Logger } from './logger.js';
+
+/**
+ * The hot paths' way to PostgreSQL: `pg` directly, every statement a named prepared statement
+ * (parsed and planned once per connection, then sent as a name and its values). MikroORM owns
+ * the entities, the schema and the migrations and serves the paths where speed does not matter;
+ * submits, the worker's claim/apply/finish, balances and watch reads come through here.
+ *
+ * Connections are pipelined: statements a transaction issues together (in one turn of the event
+ * loop) travel in one write and are answered in one round trip, instead of one round trip each.
+ * On this kind of machine a round trip to PostgreSQL costs more than most statements it carries.
+ *
+ * Values travel as text: bigints as decimal strings (PostgreSQL's `bigint` comes back as a
+ * string too), JSON as a string cast with `::jsonb`. Timestamps come back as `Date`.
+ */
+
+/** A statement prepared once per connection under its name. Names are unique per text. */
+export interface Statement {
+  readonly name: string;
+  readonly text: string;
+}
+
+const declared = new Map<string, string>();
+
+/**
+ * Declares a statement. Two different texts under one name would run the wrong plan on a
+ * connection that prepared the other one: a bug, refused at declaration.
+ */
+export function statement(name: string, text: string): Statement {
+  const earlier = declared.get(name);
+  if (earlier !== undefined && earlier !== text) throw new Error(`statement ${name} is declared twice with different texts`);
+  declared.set(name, text);
+  return { name, text };
+}
+
+/** Runs statements: the pool (each statement its own transaction) or a transaction. */
+export interface Sql {
+  /** The rows the statement returned. */
+  query<Row extends object>(statement: Statement, values?: readonly unknown[]): Promise<Row[]>;
+}
+
+declare const inTransaction: unique symbol;
+
+/** Statements inside one transaction: what a unit of work hands to the modules it calls. */
+export interface SqlTransaction extends Sql {
+  /**
+   * Sends a statement now without waiting for it: it travels with whatever else is issued in
+   * this turn, and the transaction waits for it (and fails if it failed) before it commits.
+   * The returned rows may be awaited later, also after the transaction.
+   */
+  defer<Row extends object>(statement: Statement, values?: readonly unknown[]): Promise<Row[]>;
+  readonly [inTransaction]: true;
+}
+
+export interface SqlPoolOptions {
+  readonly url: string;
+  readonly logger: Logger;
+  /** Connections in the pool. */
+  readonly maxConnections: number;
+  /** How long to wait for a connection before the call fails (transiently). */
+  readonly connectTimeoutMs: number;
+  /** No statement may hold a connection longer than this. */
+  readonly statementTimeoutMs: number;
+  /** Names the connections in pg_stat_activity. */
+  readonly applicationName: string;
+}
+
+export class SqlPool implements Sql {
+  readonly #pool: pg.Pool;
+
+  constructor(options: SqlPoolOptions) {
+    this.#pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.maxConnections,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      statement_timeout: options.statementTimeoutMs,
+      application_name: options.applicationName,
+      idleTimeoutMillis: 30_000,
+      // Documented node-postgres option (pg 8.16+): queries are sent without waiting for the
+      // previous answer. Pool clients are used by one caller at a time, as without it.
+      pipeline: true,
+    } as pg.PoolConfig);
+    const log = options.logger.child({ component: 'sql' });
+    // An idle connection that breaks (PostgreSQL restarting) is dropped by the pool; without a
+    // listener the error would crash the process.
+    this.#pool.on('error', (error) => log.warn({ err: error.message }, 'idle PostgreSQL connection lost'));
+  }
+
+  /** Connections open now, and how many callers wait for one. */
+  get stats(): { total: number; idle: number; waiting: number } {
+    return { total: this.#pool.totalCount, idle: this.#pool.idleCount, waiting: this.#pool.waitingCount };
+  }
+
+  async query<Row extends object>(statement: Statement, values: readonly unknown[] = []): Promise<Row[]> {
+    const result = await this.#pool.query<Row>({ name: statement.name, text: statement.text, values: values as unknown[] });
+    return result.rows;
+  }
+
+  /**
+   * Runs `work` in one transaction (READ COMMITTED, the default) and commits it once `work` and
+   * every deferred statement succeeded; rolls back and rethrows otherwise. BEGIN travels with
+   * the first statements. A connection that failed mid-transaction is destroyed, not reused.
+   */
+  async transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    const tx = new Transaction(client);
+    let broken: Error | undefined;
+    try {
+      tx.send('begin');
+      const answer = await work(tx);
+      await tx.settled();
+      await tx.send('commit');
+      return answer;
+    } catch (error) {
+      try {
+        await tx.send('rollback');
+      } catch (rollbackFailed) {
+        broken = rollbackFailed instanceof Error ? rollbackFailed : new Error(String(rollbackFailed));
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
+
+class Transaction implements SqlTransaction {
+  declare readonly [inTransaction]: true;
+  readonly #client: pg.PoolClient;
+  /** Every statement sent: the transaction commits only once all of them succeeded. */
+  #sent: Array<Promise<unknown>> = [];
+  #corked = false;
+
+  constructor(client: pg.PoolClient) {
+    this.#client = client;
+  }
+
+  query<Row extends object>(statement: Statement, values: readonly unknown[] = []): Promise<Row[]> {
+    return this.#track(this.#submit<Row>({ name: statement.name, text: statement.text, values: values as unknown[] }));
+  }
+
+  defer<Row extends object>(statement: Statement, values: readonly unknown[] = []): Promise<Row[]> {
+    return this.query<Row>(statement, values);
+  }
+
+  /** A plain command (BEGIN, COMMIT, ROLLBACK). */
+  send(command: string): Promise<unknown> {
+    return this.#track(this.#submit({ text: command }));
+  }
+
+  /** Waits for every statement sent so far; rejects with the first failure. */
+  async settled(): Promise<void> {
+    const sent = this.#sent;
+    this.#sent = [];
+    await Promise.all(sent);
+  }
+
+  #track<R>(promise: Promise<R>): Promise<R> {
+    // Handled here too: a statement whose answer nobody awaits (the transaction failed first)
+    // must not surface as an unhandled rejection. Callers still see its failure.
+    promise.catch(() => undefined);
+    this.#sent.push(promise);
+    return promise;
+  }
+
+  async #submit<Row extends object>(config: pg.QueryConfig): Promise<Row[]> {
+    this.#cork();
+    const result = await this.#client.query<Row>(config);
+    return result.rows;
+  }
+
+  /**
+   * Holds the socket's writes until this turn of the event loop ends (its promise continuations
+   * included), so the statements issued in it leave in one write.
+   */
+  #cork(): void {
+    if (this.#corked) return;
+    const { stream } = this.#client.connection;
+    stream.cork();
+    this.#corked = true;
+    setImmediate(() => {
+      this.#corked = false;
+      stream.uncork();
+    });
+  }
+}
