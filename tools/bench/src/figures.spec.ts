@@ -21,8 +21,8 @@ describe('figuresOf', () => {
   });
 
   it('leaves out what did not run', () => {
-    const keys = figuresOf({ rss: { peakMb: 100, atPhaseEndMb: {} } }).map((f) => f.key);
-    expect(keys).toEqual(['rss_peak_mb']);
+    expect(figuresOf({ baseline: { tps: 1_000, source: 'pgbench' } }).map((f) => f.key)).toEqual(['baseline_tps']);
+    expect(figuresOf({ rss: { peakMb: 100, atPhaseEndMb: {} } }).map((f) => f.key)).toEqual(['rss_peak_mb']);
   });
 });
 

@@ -101,8 +101,10 @@ export function figuresOf(r: RunResults): Figure[] {
     add('watches_rss_mb', 'watches: server RSS with the streams open', w.rssWithStreamsMb, 'mb');
   }
 
-  add('rss_peak_mb', 'server RSS, peak over the run', r.rss.peakMb, 'mb', { target: TARGETS.rssPeakMb });
-  for (const [phase, mb] of Object.entries(r.rss.atPhaseEndMb)) add(`rss_after_${phase}_mb`, `server RSS after ${phase}`, mb, 'mb');
+  if (r.rss) {
+    add('rss_peak_mb', 'server RSS, peak over the run', r.rss.peakMb, 'mb', { target: TARGETS.rssPeakMb });
+    for (const [phase, mb] of Object.entries(r.rss.atPhaseEndMb)) add(`rss_after_${phase}_mb`, `server RSS after ${phase}`, mb, 'mb');
+  }
 
   if (r.soak) {
     const s = r.soak;

@@ -19,6 +19,6 @@ export interface RunResults {
   watches?: WatchesResult;
   soak?: SoakResult;
   /** The server's memory: the peak over the whole run (sampled every 250 ms) and at each phase's end. */
-  rss: { peakMb: number; atPhaseEndMb: Record<string, number> };
+  rss?: { peakMb: number; atPhaseEndMb: Record<string, number> };
   audit?: AuditResult;
 }

@@ -28,9 +28,7 @@ export interface RunRecord {
 }
 
 export async function runPhases(options: BenchOptions, runId: string, progress: Progress): Promise<RunRecord> {
-  const record: { results: RunResults; serverPid?: number; durability?: Durability; fatal?: Error } = {
-    results: { rss: { peakMb: 0, atPhaseEndMb: {} } },
-  };
+  const record: { results: RunResults; serverPid?: number; durability?: Durability; fatal?: Error } = { results: {} };
   const { results } = record;
   const grpc = new GrpcConnections(`${options.grpcHost}:${options.grpcPort}`, options.connections);
   const counts = new OperationCounts(options.databaseUrl);
@@ -44,16 +42,15 @@ export async function runPhases(options: BenchOptions, runId: string, progress: 
     if (durability.fsync !== 'on' || durability.synchronousCommit === 'off') {
       progress.say('WARNING: PostgreSQL is NOT durable (fsync or synchronous_commit is off): the brief measures with fsync on; these figures flatter the server');
     }
-    await grpc.ready();
-    server = new ServerProcess(options.pid ?? findListeningPid(options.grpcPort));
-    record.serverPid = server.pid;
-    server.startSampling();
-    progress.say(`run ${runId}: Tally at ${grpc.address}, pid ${server.pid}, RSS ${(server.rssBytes() / MB).toFixed(1)} MB`);
-    const ctx: RunContext = { options, runId, grpc, counts, server, progress };
-    const ended = (phase: string): void => {
-      results.rss.atPhaseEndMb[phase] = server!.rssBytes() / MB;
-      if (server!.gone) throw server!.gone;
-    };
+    // The baseline and the audit alone need no server; the load phases need it answering.
+    if (phases.has('setup')) {
+      await grpc.ready();
+      server = new ServerProcess(options.pid ?? findListeningPid(options.grpcPort));
+      record.serverPid = server.pid;
+      server.startSampling();
+      results.rss = { peakMb: 0, atPhaseEndMb: {} };
+      progress.say(`run ${runId}: Tally at ${grpc.address}, pid ${server.pid}, RSS ${(server.rssBytes() / MB).toFixed(1)} MB`);
+    }
 
     if (phases.has('baseline')) {
       results.baseline = options.baselineScript
@@ -61,12 +58,19 @@ export async function runPhases(options: BenchOptions, runId: string, progress: 
         : await measureBaseline(options.databaseUrl, options.baselineSeconds, options.ledgers, progress);
       progress.say(`baseline: ${results.baseline.tps.toFixed(0)} tps (${results.baseline.source})`);
     }
-    if (phases.has('setup')) await loadPhases(ctx, results, ended);
+    if (server) {
+      const running = server;
+      const ctx: RunContext = { options, runId, grpc, counts, server: running, progress };
+      await loadPhases(ctx, results, (phase) => {
+        results.rss!.atPhaseEndMb[phase] = running.rssBytes() / MB;
+        if (running.gone) throw running.gone;
+      });
+    }
   } catch (error) {
     record.fatal = error instanceof Error ? error : new Error(String(error));
   } finally {
     server?.stopSampling();
-    results.rss.peakMb = (server?.peakBytes ?? 0) / MB;
+    if (server && results.rss) results.rss.peakMb = server.peakBytes / MB;
     grpc.close();
     await counts.close();
   }
