@@ -55,6 +55,7 @@ export function figuresOf(r: RunResults): Figure[] {
     add(`${key}_p99_ms`, `${label}: submit p99`, p.latencyMs.p99, 'ms');
     add(`${key}_errors`, `${label}: errors`, p.errors.total, 'count');
     add(`${key}_drain_s`, `${label}: drain after the phase`, p.drainMs / 1000, 's');
+    add(`${key}_settle_s`, `${label}: worker caught up after the drain`, p.settleMs / 1000, 's');
     add(`${key}_bench_cpu_pct`, `${label}: bench CPU (of one core)`, p.timing.benchCpuPct, 'pct');
     add(`${key}_server_cpu_pct`, `${label}: server CPU (of one core)`, p.timing.serverCpuPct, 'pct');
   };
@@ -110,7 +111,7 @@ export function figuresOf(r: RunResults): Figure[] {
     const s = r.soak;
     add('soak_p99_ms', 'soak: submit p99 (from due time)', s.load.latencyMs.p99, 'ms');
     add('soak_completed_p99_ms', 'soak: accepted → COMPLETED p99 (from send)', s.load.completionMs.p99, 'ms');
-    add('soak_rss_after_warm_up_mb', 'soak: server RSS after the first minute', s.rssAfterWarmUpMb, 'mb');
+    add('soak_rss_after_warm_up_mb', 'soak: server RSS after warm-up (1 min, or half a shorter soak)', s.rssAfterWarmUpMb, 'mb');
     add('soak_rss_end_mb', 'soak: server RSS at the end', s.rssEndMb, 'mb');
     add('soak_growth_mb', 'soak: RSS growth', s.growthMb, 'mb');
     add('soak_growth_mb_per_10_min', 'soak: RSS growth per 10 minutes', s.growthMbPer10Min, 'mb', { target: TARGETS.soakGrowthMbPer10Min });

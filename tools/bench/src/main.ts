@@ -61,7 +61,9 @@ try {
   const figures = figuresOf(results);
   const baselineTps = results.baseline?.tps;
   const audit = results.audit ? (results.audit.passed ? 'passed' : `FAILED (exit ${results.audit.exitCode})`) : 'not run';
-  console.log(formatTable(figures, baselineTps, [['audit', audit]]));
+  const durability = record.durability;
+  const durable = durability ? `fsync=${durability.fsync}, synchronous_commit=${durability.synchronousCommit}` : 'unknown';
+  console.log(formatTable(figures, baselineTps, [['PostgreSQL durability', durable], ['audit', audit]]));
   for (const problem of problems) progress.say(`PROBLEM: ${problem}`);
   exitCode = problems.length > 0 ? 1 : 0;
   if (options.jsonPath) {

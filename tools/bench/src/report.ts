@@ -37,7 +37,7 @@ export function formatTarget(target: Target, unit: Unit): string {
   return `${op} ${formatValue(target.value, unit)}`;
 }
 
-/** A fixed-width table, one figure per row, then any extra rows (the audit) as label: text. */
+/** A fixed-width table, one figure per row, then a line per fact that is not a number (the audit's verdict). */
 export function formatTable(figures: readonly Figure[], baselineTps: number | undefined, extra: ReadonlyArray<readonly [string, string]> = []): string {
   const header = ['figure', 'value', '× baseline', 'target', ''];
   const rows = figures.map((figure) => {
@@ -50,14 +50,13 @@ export function formatTable(figures: readonly Figure[], baselineTps: number | un
       met === undefined ? (figure.target ? 'n/a' : '') : met ? 'met' : 'MISSED',
     ];
   });
-  for (const [label, text] of extra) rows.push([label, text, '', '', '']);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ...extra.map(([label, text]) => `${label}: ${text}`)].join('\n');
 }
 
 /** Figures as `{ key: value }`, and each target with whether it was met. */

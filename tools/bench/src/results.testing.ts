@@ -23,6 +23,7 @@ export function submitPhase(phase: string, overrides: Partial<SubmitPhaseResult>
     timing: TIMING,
     drainMs: 500,
     leftInFlight: 0,
+    settleMs: 700,
     ...overrides,
   };
 }

@@ -19,7 +19,7 @@ export function submitLine(p: SubmitPhaseResult): string {
     `submit p50/p95/p99 ${ms(p.latencyMs.p50)} / ${ms(p.latencyMs.p95)} / ${ms(p.latencyMs.p99)}`,
     `answered OK ${p.clientOk}, in PostgreSQL ${p.accepted}`,
     `errors ${formatByCode(p.errors.byCode)}`,
-    `drained in ${(p.drainMs / 1000).toFixed(1)} s${p.leftInFlight > 0 ? ` (${p.leftInFlight} LEFT)` : ''}`,
+    `drained in ${(p.drainMs / 1000).toFixed(1)} s${p.leftInFlight > 0 ? ` (${p.leftInFlight} LEFT)` : ''}, caught up ${(p.settleMs / 1000).toFixed(1)} s later`,
     `ended ${outcomes || 'none'}`,
     cpu(p.timing),
   ].join('; ');

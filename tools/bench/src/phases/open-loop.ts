@@ -50,7 +50,7 @@ export async function openLoop(ctx: RunContext, allLedgerIds: readonly string[],
   let skipped = 0;
   const watch = await CompletionWatch.open(ctx.grpc, ledgerIds, phasePrefix(ctx.runId, spec.phase), total);
   try {
-    const result = await measureSubmits(ctx, spec.phase, async (prefix, errors) => {
+    const result = await measureSubmits(ctx, ledgerIds, spec.phase, async (prefix, errors) => {
       const latency = new LatencyHistogram();
       let inFlight = 0;
       let ok = 0;

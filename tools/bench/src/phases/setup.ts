@@ -3,7 +3,7 @@ import { ErrorTally } from '../errors.js';
 import { statusMessage, statusName } from '../grpc-clients.js';
 import { credit, LEDGER_CURRENCIES, phasePrefix } from '../workload.js';
 import type { RunContext } from './context.js';
-import { drainPhase } from './measure.js';
+import { drainPhase } from './drain.js';
 
 /**
  * The ledgers the load goes to, each with an opening USD credit so that debits can succeed.

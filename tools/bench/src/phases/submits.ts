@@ -18,7 +18,7 @@ export const BATCH_CALLS_IN_FLIGHT = 8;
 
 export function singleSubmits(ctx: RunContext, ledgerIds: readonly string[], inFlight: number, durationMs: number): Promise<SubmitPhaseResult> {
   const phase = `single${inFlight}`;
-  return measureSubmits(ctx, phase, (prefix, errors) =>
+  return measureSubmits(ctx, ledgerIds, phase, (prefix, errors) =>
     closedLoop({
       phase,
       inFlight,
@@ -35,7 +35,7 @@ export function singleSubmits(ctx: RunContext, ledgerIds: readonly string[], inF
 
 export function batchedSubmits(ctx: RunContext, ledgerIds: readonly string[], durationMs: number): Promise<SubmitPhaseResult> {
   const phase = 'batched';
-  return measureSubmits(ctx, phase, (prefix, errors) =>
+  return measureSubmits(ctx, ledgerIds, phase, (prefix, errors) =>
     closedLoop({
       phase,
       inFlight: BATCH_CALLS_IN_FLIGHT,
