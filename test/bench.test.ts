@@ -73,6 +73,8 @@ const FIGURES = [
   'watches_opened',
   'watches_held',
   'watches_ended_early',
+  'watches_not_delivered',
+  'watches_without_probe',
   'watches_delivery_p50_ms',
   'watches_delivery_p99_ms',
   'watches_rss_mb',
@@ -109,6 +111,8 @@ describe('npm run bench', () => {
     expect(Object.keys(report.figures)).toEqual(expect.arrayContaining(FIGURES));
     for (const [key, value] of Object.entries(report.figures)) expect(Number.isFinite(value), key).toBe(true);
     expect(report.figures.watches_opened).toBe(200);
+    const w = report.results.watches;
+    expect(w.held + w.endedEarly + w.notDelivered + w.withoutProbe).toBe(w.opened);
     expect(report.serverPid).toBe(process.pid);
     expect(report.postgres.fsync).toMatch(/^(on|off)$/);
 

@@ -96,6 +96,7 @@ export function figuresOf(r: RunResults): Figure[] {
     add('watches_held', 'watches: held (probe received, still open)', w.held, 'count', { target: TARGETS.watchesHeld });
     add('watches_ended_early', 'watches: ended early', w.endedEarly, 'count');
     add('watches_not_delivered', 'watches: open, probe never delivered', w.notDelivered, 'count');
+    add('watches_without_probe', "watches: open, their ledger's probe refused", w.withoutProbe, 'count');
     add('watches_delivery_p50_ms', 'watches: probe delivery p50 (from send)', w.deliveryMs.p50, 'ms');
     add('watches_delivery_p99_ms', 'watches: probe delivery p99 (from send)', w.deliveryMs.p99, 'ms');
     add('watches_rss_before_mb', 'watches: server RSS before opening', w.rssBeforeMb, 'mb');

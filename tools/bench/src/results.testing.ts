@@ -57,6 +57,7 @@ export function fullResults(): RunResults {
       held: 5_000,
       endedEarly: 0,
       notDelivered: 0,
+      withoutProbe: 0,
       endings: NO_ERRORS,
       probeErrors: NO_ERRORS,
       deliveryMs: { p50: 40, p99: 90 },

@@ -42,7 +42,7 @@ export function balancesLine(b: BalancesResult): string {
 
 export function watchesLine(w: WatchesResult): string {
   return [
-    `watches: ${w.opened} opened, ${w.held} held, ${w.endedEarly} ended early (${formatByCode(w.endings.byCode)}), ${w.notDelivered} never delivered`,
+    `watches: ${w.opened} opened, ${w.held} held, ${w.endedEarly} ended early (${formatByCode(w.endings.byCode)}), ${w.notDelivered} never delivered, ${w.withoutProbe} without a probe (refused)`,
     `delivery p50/p99 ${ms(w.deliveryMs.p50)} / ${ms(w.deliveryMs.p99)} from the probe's send`,
     `server RSS ${formatValue(w.rssBeforeMb, 'mb')} before, ${formatValue(w.rssWithStreamsMb, 'mb')} with the streams open`,
     `probe errors ${formatByCode(w.probeErrors.byCode)}`,

@@ -22,8 +22,8 @@ export const WATCHES_PER_LEDGER = 5;
 export const WATCH_CLIENTS = 10;
 /** Probe credits in flight at once. */
 export const PROBE_CONCURRENCY = 64;
-/** How long every open stream is given to receive its probe. */
-export const DELIVERY_PATIENCE_MS = 30_000;
+/** After the last probe is sent, how long every open stream is given to receive its own (deliveries take seconds at worst). */
+export const DELIVERY_PATIENCE_MS = 10_000;
 
 const OPEN = 0;
 const DELIVERED = 1;
@@ -33,8 +33,10 @@ export interface WatchesResult {
   readonly opened: number;
   readonly held: number;
   readonly endedEarly: number;
-  /** Open to the end, but no probe arrived within DELIVERY_PATIENCE_MS. */
+  /** Open to the end, but their probe, accepted, did not arrive within DELIVERY_PATIENCE_MS. */
   readonly notDelivered: number;
+  /** Open to the end, but the probe of their ledger was refused: nothing to deliver. */
+  readonly withoutProbe: number;
   /** Why streams ended early, by gRPC status, with the first messages. */
   readonly endings: ErrorSummary;
   readonly probeErrors: ErrorSummary;
@@ -48,6 +50,7 @@ export async function watches(ctx: RunContext, allLedgerIds: readonly string[], 
   const prefix = phasePrefix(ctx.runId, 'probe');
   const state = new Uint8Array(count);
   const probeSentMs = new Float64Array(ledgerIds.length);
+  const probeRefused = new Uint8Array(ledgerIds.length);
   const delivery = new LatencyHistogram();
   const endings = new ErrorTally();
   const probeErrors = new ErrorTally();
@@ -94,24 +97,24 @@ export async function watches(ctx: RunContext, allLedgerIds: readonly string[], 
           try {
             await ctx.grpc.unary(LedgerService.method.submitTransaction, credit(ledgerIds[ledger]!, `${prefix}${ledger}`));
           } catch (error) {
+            probeRefused[ledger] = 1;
             probeErrors.add(statusName(error), statusMessage(error));
           }
         }
       };
       await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, ledgerIds.length) }, prober));
       const deadline = Date.now() + DELIVERY_PATIENCE_MS;
-      while (delivered + endings.total < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while (streamsIn(state, OPEN, probeRefused, 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     } finally {
       line.end();
     }
     const rssWithStreamsMb = ctx.server.rssBytes() / MB;
-    const held = state.reduce((n, s) => n + (s === DELIVERED ? 1 : 0), 0);
-    const endedEarly = state.reduce((n, s) => n + (s === ENDED ? 1 : 0), 0);
     return {
       opened: count,
-      held,
-      endedEarly,
-      notDelivered: count - held - endedEarly,
+      held: streamsIn(state, DELIVERED, probeRefused),
+      endedEarly: streamsIn(state, ENDED, probeRefused),
+      notDelivered: streamsIn(state, OPEN, probeRefused, 0),
+      withoutProbe: streamsIn(state, OPEN, probeRefused, 1),
       endings: endings.summary(),
       probeErrors: probeErrors.summary(),
       deliveryMs: { p50: delivery.percentile(50), p99: delivery.percentile(99) },
@@ -122,4 +125,16 @@ export async function watches(ctx: RunContext, allLedgerIds: readonly string[], 
     closing = true;
     for (const stream of streams) stream.cancel();
   }
+}
+
+/**
+ * Streams in state `wanted`; with `refused`, only those whose ledger's probe was (1) or was
+ * not (0) refused. Stream i watches ledger i mod the number of ledgers.
+ */
+function streamsIn(state: Uint8Array, wanted: number, probeRefused: Uint8Array, refused?: 0 | 1): number {
+  let n = 0;
+  for (let i = 0; i < state.length; i++) {
+    if (state[i] === wanted && (refused === undefined || probeRefused[i % probeRefused.length] === refused)) n += 1;
+  }
+  return n;
 }
