@@ -135,7 +135,12 @@ function metadataOf(options: CallOptions): grpc.Metadata {
 /** The gRPC status name of a failed call (`UNAVAILABLE`), or `UNKNOWN` for a non-gRPC error. */
 export function statusName(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && grpc.status[code] !== undefined ? grpc.status[code]! : 'UNKNOWN';
+  return typeof code === 'number' ? codeName(code) : 'UNKNOWN';
+}
+
+/** The name of a gRPC status code (14 is `UNAVAILABLE`), as in a batch item's google.rpc.Status. */
+export function codeName(code: number): string {
+  return grpc.status[code] ?? 'UNKNOWN';
 }
 
 /** The message a failed call carried (grpc-js prefixes it with the code). */

@@ -38,6 +38,8 @@ if (fileProblems.length > 0) {
 const progress = new Progress();
 const runId = newRunId();
 const startedAt = new Date();
+// Read before the run: the code that is measured is the code as it was when the run began.
+const commit = gitCommit();
 let started: StartedTally | undefined;
 process.once('SIGINT', () => {
   progress.say('interrupted');
@@ -71,7 +73,7 @@ try {
       runId,
       startedAt: startedAt.toISOString(),
       endedAt: new Date().toISOString(),
-      gitCommit: gitCommit(),
+      gitCommit: commit,
       machine: machineFacts(),
       postgres: record.durability ?? null,
       serverPid: record.serverPid ?? null,

@@ -1,5 +1,5 @@
-import * as grpc from '@grpc/grpc-js';
 import { LedgerService } from '@tally/contracts';
+import { codeName } from '../grpc-clients.js';
 import { batchTransaction, submitOne } from '../workload.js';
 import { closedLoop } from './closed-loop.js';
 import type { RunContext } from './context.js';
@@ -11,8 +11,6 @@ import { measureSubmits, type SubmitPhaseResult } from './measure.js';
  * batches. Throughput is read from PostgreSQL (see measure.ts), latency from the client.
  */
 
-/** The two concurrencies of single submits: light, and the sustained load of the brief. */
-export const SINGLE_IN_FLIGHT = [8, 64] as const;
 export const BATCH_SIZE = 100;
 export const BATCH_CALLS_IN_FLIGHT = 8;
 
@@ -49,7 +47,7 @@ export function batchedSubmits(ctx: RunContext, ledgerIds: readonly string[], du
         let accepted = 0;
         for (const { outcome } of results) {
           if (outcome.case === 'operation') accepted += 1;
-          else errors.add(grpc.status[outcome.value?.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN', outcome.value?.message ?? 'no outcome');
+          else errors.add(outcome.value ? codeName(outcome.value.code) : 'UNKNOWN', outcome.value?.message ?? 'no outcome');
         }
         return accepted;
       },
