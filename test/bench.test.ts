@@ -88,6 +88,7 @@ describe('npm run bench', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--ledgers "many" must be a whole number');
     expect(run.stderr).toContain('--grpc "nowhere" must be host:port');
+    expect(run.stderr).toContain('its directory does not exist or is not writable');
     expect(run.stdout).toBe('');
   });
 

@@ -5,11 +5,9 @@
  * writes every figure with the run's circumstances. Exit 0, 1 (audit failed, unexpected
  * errors, run cut short) or 2 (bad options).
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { figuresOf } from './figures.js';
 import { gitCommit, machineFacts } from './machine.js';
-import { parseCommandLine, USAGE, type BenchOptions } from './options.js';
+import { parseCommandLine, USAGE } from './options.js';
 import { Progress } from './progress.js';
 import { figuresJson, formatTable, writeJson } from './report.js';
 import { runPhases } from './run.js';
@@ -29,11 +27,6 @@ if (parsed.kind === 'invalid') {
   process.exit(2);
 }
 const options = parsed.options;
-const fileProblems = filesProblems(options);
-if (fileProblems.length > 0) {
-  for (const problem of fileProblems) console.error(`npm run bench: ${problem}`);
-  process.exit(2);
-}
 
 const progress = new Progress();
 const runId = newRunId();
@@ -92,20 +85,6 @@ try {
   await started?.stop();
 }
 process.exit(exitCode);
-
-/** Paths are checked before the run: a run of minutes should not end on a typo. */
-function filesProblems(o: BenchOptions): string[] {
-  const problems: string[] = [];
-  if (o.jsonPath !== undefined) {
-    try {
-      accessSync(dirname(resolve(o.jsonPath)), constants.W_OK);
-    } catch {
-      problems.push(`--json ${JSON.stringify(o.jsonPath)}: its directory does not exist or is not writable`);
-    }
-  }
-  if (o.baselineScript !== undefined && !existsSync(o.baselineScript)) problems.push(`--baseline-script ${JSON.stringify(o.baselineScript)} does not exist`);
-  return problems;
-}
 
 function portTaken(port: number): boolean {
   try {

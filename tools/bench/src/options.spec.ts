@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { FULL_PLAN, parseCommandLine, QUICK_PLAN, type BenchOptions } from './options.js';
+import { FULL_PLAN, parseCommandLine, QUICK_PLAN, type BenchOptions, type PathChecks } from './options.js';
+
+const ANY_PATH: PathChecks = { exists: () => true, canWrite: () => true };
 
 const run = (argv: string[], env: Record<string, string> = {}): BenchOptions => {
-  const parsed = parseCommandLine(argv, env);
+  const parsed = parseCommandLine(argv, env, ANY_PATH);
   if (parsed.kind !== 'run') throw new Error(`expected options, got ${JSON.stringify(parsed)}`);
   return parsed.options;
 };
-const problems = (argv: string[], env: Record<string, string> = {}): readonly string[] => {
-  const parsed = parseCommandLine(argv, env);
+const problems = (argv: string[], env: Record<string, string> = {}, paths = ANY_PATH): readonly string[] => {
+  const parsed = parseCommandLine(argv, env, paths);
   if (parsed.kind !== 'invalid') throw new Error(`expected problems, got ${parsed.kind}`);
   return parsed.problems;
 };
@@ -107,8 +109,18 @@ describe('parseCommandLine', () => {
     expect(problems(['--quick=yes'])).toEqual(['--quick takes no value (got "--quick=yes")']);
   });
 
+  it('checks the paths it will need, along with everything else, before the run', () => {
+    const paths: PathChecks = { exists: (path) => path === 'here.sh', canWrite: (path) => path.startsWith('out/') };
+    expect(problems(['--json', 'gone/x.json', '--baseline-script', 'there.sh', '--ledgers', '0'], {}, paths)).toEqual([
+      '--ledgers "0" must be a whole number from 2 to 100000',
+      '--json "gone/x.json": its directory does not exist or is not writable',
+      '--baseline-script "there.sh" does not exist',
+    ]);
+    expect(parseCommandLine(['--json', 'out/x.json', '--baseline-script', 'here.sh'], {}, paths).kind).toBe('run');
+  });
+
   it('answers help before looking at anything else', () => {
-    expect(parseCommandLine(['--ledgers', 'x', '--help'], {})).toEqual({ kind: 'help' });
-    expect(parseCommandLine(['-h'], {})).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['--ledgers', 'x', '--help'], {}, ANY_PATH)).toEqual({ kind: 'help' });
+    expect(parseCommandLine(['-h'], {}, ANY_PATH)).toEqual({ kind: 'help' });
   });
 });

@@ -1,3 +1,6 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 /**
  * The command line of `npm run bench`, parsed and validated before anything runs: every bad
  * value is reported on a line of its own (exit 2), never discovered minutes into a run.
@@ -84,6 +87,25 @@ export type ParsedCommandLine =
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** What option checking asks of the file system: a run of minutes should not end on a typo in a path. */
+export interface PathChecks {
+  exists(path: string): boolean;
+  /** Whether a file can be written at `path` (its directory exists and is writable). */
+  canWrite(path: string): boolean;
+}
+
+const LOCAL_PATHS: PathChecks = {
+  exists: (path) => existsSync(path),
+  canWrite: (path) => {
+    try {
+      accessSync(dirname(resolve(path)), constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
 const FLAGS = ['--mixed', '--start', '--quick', '--no-baseline', '--help'] as const;
 const VALUED = [
   '--grpc',
@@ -101,7 +123,7 @@ const VALUED = [
 ] as const;
 type Valued = (typeof VALUED)[number];
 
-export function parseCommandLine(argv: readonly string[], env: Env = process.env): ParsedCommandLine {
+export function parseCommandLine(argv: readonly string[], env: Env = process.env, paths: PathChecks = LOCAL_PATHS): ParsedCommandLine {
   const problems: string[] = [];
   const flags = new Set<string>();
   const values = new Map<Valued, string>();
@@ -162,7 +184,9 @@ export function parseCommandLine(argv: readonly string[], env: Env = process.env
     MAX_BASELINE_SECONDS,
   );
   const jsonPath = nonEmpty('--json', values.get('--json'), problems);
+  if (jsonPath !== undefined && !paths.canWrite(jsonPath)) problems.push(`--json ${JSON.stringify(jsonPath)}: its directory does not exist or is not writable`);
   const baselineScript = nonEmpty('--baseline-script', values.get('--baseline-script'), problems);
+  if (baselineScript !== undefined && !paths.exists(baselineScript)) problems.push(`--baseline-script ${JSON.stringify(baselineScript)} does not exist`);
 
   let openRatePerS: number | undefined;
   const rateRaw = values.get('--open-rate');

@@ -56,7 +56,7 @@ export function formatTable(figures: readonly Figure[], baselineTps: number | un
       .map((cell, i) => (i === 1 || i === 2 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ...extra.map(([label, text]) => `${label}: ${text}`)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  ').trimEnd(), ...rows.map(line), ...extra.map(([label, text]) => `${label}: ${text}`)].join('\n');
 }
 
 /** Figures as `{ key: value }`, and each target with whether it was met. */
