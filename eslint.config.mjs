@@ -28,6 +28,8 @@ export default tseslint.config(
             { sourceTag: 'type:module', onlyDependOnLibsWithTags: ['type:module', 'type:platform'] },
             { sourceTag: 'type:platform', onlyDependOnLibsWithTags: ['type:platform'] },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
+            // Tools (the benchmark) are clients like any other: the wire contracts only, never the server or its modules.
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:contracts'] },
             { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:runtime', 'type:module', 'type:contracts', 'type:platform'] },
             // Which bounded context may ask which facade.
             { sourceTag: 'scope:currencies', onlyDependOnLibsWithTags: ['scope:shared'] },

@@ -19,6 +19,7 @@ const projects: Array<[name: string, root: string]> = [
   ['@tally/server', 'apps/server'],
   ['@tally/worker', 'apps/worker'],
   ['@tally/rates-mock', 'apps/rates-mock'],
+  ['@tally/bench', 'tools/bench'],
 ];
 
 export default defineConfig({
