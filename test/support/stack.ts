@@ -59,7 +59,7 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
     redis,
     ledgers,
     queues,
-    operations: createOperationsFacade({ db, queues, feed, partitions: PARTITIONS, logger }),
+    operations: createOperationsFacade({ db, queues, feed, partitions: PARTITIONS }),
     async startWorker(options = {}) {
       const url = options.redisUrl ?? redisUrl;
       const workerRedis = url === redisUrl ? redis : createRedis(url, logger, 'test-worker');

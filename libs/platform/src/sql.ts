@@ -46,8 +46,10 @@ declare const inTransaction: unique symbol;
 export interface SqlTransaction extends Sql {
   /**
    * Sends a statement now without waiting for it: it travels with whatever else is issued in
-   * this turn, and the transaction waits for it (and fails if it failed) before it commits.
-   * The returned rows may be awaited later, also after the transaction.
+   * this turn, and with the COMMIT, which PostgreSQL runs after it; if it fails, the transaction
+   * does not commit and fails with its error. Its rows may be awaited after the transaction.
+   * A check that must hold before committing belongs in the statement itself (it raises), or
+   * in an awaited `query`: nothing of a deferred statement's answer is seen before the commit.
    */
   defer<Row extends object>(statement: Statement, values?: readonly unknown[]): Promise<Row[]>;
   readonly [inTransaction]: true;
@@ -98,9 +100,19 @@ export class SqlPool implements Sql {
   }
 
   /**
-   * Runs `work` in one transaction (READ COMMITTED, the default) and commits it once `work` and
-   * every deferred statement succeeded; rolls back and rethrows otherwise. BEGIN travels with
-   * the first statements. A connection that failed mid-transaction is destroyed, not reused.
+   * Runs a maintenance command (VACUUM, ANALYZE) on a connection of its own: such commands
+   * take no parameters and run outside any transaction.
+   */
+  async maintain(command: string): Promise<void> {
+    await this.#pool.query(command);
+  }
+
+  /**
+   * Runs `work` in one transaction (READ COMMITTED, the default) and commits it; rolls back and
+   * rethrows when `work` throws or any statement fails. BEGIN travels with the first statements
+   * and COMMIT with the last deferred ones: a transaction whose writes are deferred costs one
+   * round trip for its reads and one for its writes and commit. A connection that failed
+   * mid-transaction is destroyed, not reused.
    */
   async transaction<T>(work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
@@ -109,8 +121,10 @@ export class SqlPool implements Sql {
     try {
       tx.send('begin');
       const answer = await work(tx);
+      // PostgreSQL runs the COMMIT after every statement sent before it; after a failed one, it
+      // ends the transaction as a ROLLBACK instead, and settled() rejects with that failure.
+      tx.send('commit');
       await tx.settled();
-      await tx.send('commit');
       return answer;
     } catch (error) {
       try {

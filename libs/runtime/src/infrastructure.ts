@@ -24,7 +24,7 @@ export interface Infrastructure {
    * Who to wake when this process accepts work for a partition: its own worker, once started
    * (TALLY_ROLE=all), so accepted work starts at once instead of after a Redis round trip.
    */
-  onAccepted(wake: (partitions: readonly number[]) => void): void;
+  onAccepted(wake: (partitions: readonly number[]) => readonly number[]): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +47,7 @@ export async function openInfrastructure(config: Config, logger: Logger, options
   const channels = subscriber && new ChannelHub({ subscriber, logger });
   const feedHub = channels && new FeedHub({ channels, origin: randomUUID(), logger });
   const feed = createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) });
-  let wake: (partitions: readonly number[]) => void = () => undefined;
+  let wake: (partitions: readonly number[]) => readonly number[] = () => [];
   return {
     db,
     redis,
@@ -55,7 +55,7 @@ export async function openInfrastructure(config: Config, logger: Logger, options
     feed,
     feedHub,
     ledgers: createLedgersFacade({ db, logger, ...(channels && { invalidation: { channels, publisher: redis } }) }),
-    operations: createOperationsFacade({ db, queues, feed, partitions: config.partitions, logger, wake: (partitions) => wake(partitions) }),
+    operations: createOperationsFacade({ db, queues, feed, partitions: config.partitions, wake: (partitions) => wake(partitions) }),
     exchange: createExchangeFacade({
       db,
       redis,

@@ -1,4 +1,4 @@
-import { once } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
 import { fromBinary, type DescMethod, type Message } from '@bufbuild/protobuf';
 import { Code, ConnectError, createHandlerContext } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
@@ -49,6 +49,8 @@ const CALL_ENDED = new ConnectError('the call ended', Code.Canceled);
 export async function startGrpcServer(options: GrpcServerOptions): Promise<ListeningServer> {
   const { logger } = options;
   const shutdown = new AbortController();
+  // Every open stream listens to it (see guardServices): as many listeners as streams.
+  setMaxListeners(0, shutdown.signal);
   const services = guardServices(options.bindings, {
     logger,
     requestTimeoutMs: options.requestTimeoutMs,

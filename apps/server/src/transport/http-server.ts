@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -57,6 +58,8 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
 export async function startHttpServer(options: HttpServerOptions): Promise<ListeningServer> {
   const { logger } = options;
   const shutdown = new AbortController();
+  // Every open stream listens to it (see guardServices): as many listeners as streams.
+  setMaxListeners(0, shutdown.signal);
   const services = guardServices(options.bindings, {
     logger,
     requestTimeoutMs: options.requestTimeoutMs,
@@ -123,6 +126,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
+    // Streams write small messages one after another: without this, Nagle's algorithm holds
+    // each one back until the client acknowledges the previous (up to its delayed-ACK timer,
+    // 40 ms on Linux). The servers Node makes itself set it; this listener is our own.
+    socket.setNoDelay(true);
     routeByPreface(socket, h1, h2);
   });
   listener.maxConnections = MAX_CONNECTIONS;

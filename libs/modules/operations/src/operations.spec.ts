@@ -20,7 +20,7 @@ const queues = new PartitionQueues(process.env['REDIS_URL']!, logger);
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger });
   await redis.connect();
-  operations = createOperationsFacade({ db, queues, feed: createStatusFeed({ redis, logger }), partitions: 8, logger });
+  operations = createOperationsFacade({ db, queues, feed: createStatusFeed({ redis, logger }), partitions: 8 });
 });
 afterAll(async () => {
   await queues.close();

@@ -164,8 +164,20 @@ class LedgersInitial extends Migration {
   }
 }
 
+/**
+ * Entries are written by the thousand by a busy worker; every index is paid on each of them.
+ * Postings are only ever read whole by the audit, which scans (and hashes) every entry anyway:
+ * their index costs every booking and serves nothing.
+ */
+class LedgersLeanEntries extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`drop index ledgers.entry_posting`);
+  }
+}
+
 export const ledgersMigrations: readonly MigrationObject[] = [
   { name: 'ledgers-0001-initial', class: LedgersInitial },
+  { name: 'ledgers-0002-lean-entries', class: LedgersLeanEntries },
 ];
 
 export const ledgersEntities = [LedgerEntity, AccountEntity, EntryEntity] as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { statement, TallyError, type SqlPool } from '@tally/platform';
+import { statement, TallyError, type Sql } from '@tally/platform';
 import { v7 as uuidv7 } from 'uuid';
 import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from './operation-store.js';
 import { partitionOf } from './partition.js';
@@ -16,8 +16,8 @@ import type { Operation } from './types.js';
  * Acceptance order is commit order: each ledger's advisory lock is held from the insert to
  * the commit, so a ledger's `seq` values are handed out in the order its operations commit,
  * and the worker, applying by `seq`, applies them in acceptance order. Many submits are
- * accepted by one transaction (the facade groups the ones that arrive while a commit is in
- * flight): one lock statement, one multi-row insert, one commit.
+ * accepted by one statement (the facade groups the ones that arrive while one is in flight):
+ * one round trip takes the locks, inserts every row and commits.
  */
 
 /** What a submit asks to record. `request` is JSON-safe (bigints as strings) and canonical. */
@@ -49,23 +49,13 @@ interface NewRow {
   readonly request_hash: string;
 }
 
-// Sorted, so two transactions touching the same ledgers never deadlock.
-const LOCK_LEDGERS = statement(
-  'operations_accept_lock',
-  `select count(pg_advisory_xact_lock(hashtextextended(l, 0))) from unnest($1::text[]) as l`,
-);
+/**
+ * The new operations, each listed in its partition's work queue, under the ledgers' advisory
+ * locks, in one statement that commits on its own (operations-0006: `operations.accept`).
+ */
+const ACCEPT = statement('operations_accept', `select * from operations.accept($1::jsonb)`);
 
-const INSERT = statement(
-  'operations_accept_insert',
-  `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
-   select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
-     from jsonb_to_recordset($1::jsonb) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
-                                             partition int, request jsonb, request_hash text)
-    order by x.ord
-   on conflict (ledger_id, transaction_id) do nothing
-   returning id, seq, create_time, update_time`,
-);
-
+/** Rows that were there already (a transaction id used before), read after the accept committed. */
 const EXISTING = statement(
   'operations_accept_existing',
   `select ${prefixed('o', OPERATION_COLUMNS)}, o.request_hash from operations.operation o
@@ -73,7 +63,7 @@ const EXISTING = statement(
        on o.ledger_id = x.ledger_id and o.transaction_id = x.transaction_id`,
 );
 
-export async function acceptOperations(sql: SqlPool, specs: readonly OperationSpec[], partitions: number): Promise<AcceptOutcome[]> {
+export async function acceptOperations(sql: Sql, specs: readonly OperationSpec[], partitions: number): Promise<AcceptOutcome[]> {
   if (specs.length === 0) return [];
   const rows: NewRow[] = specs.map((spec, ord) => ({
     ord,
@@ -86,31 +76,25 @@ export async function acceptOperations(sql: SqlPool, specs: readonly OperationSp
     request: spec.request,
     request_hash: requestHash(spec),
   }));
-  const ledgerIds = [...new Set(specs.map((s) => s.ledgerId))].sort();
+  const inserted = await sql.query<{ accepted_id: string; accepted_seq: string; accepted_create_time: Date; accepted_update_time: Date }>(ACCEPT, [
+    JSON.stringify(rows),
+  ]);
+  const created = new Map(inserted.map((r) => [r.accepted_id, { seq: r.accepted_seq, create_time: r.accepted_create_time, update_time: r.accepted_update_time }]));
+  const others = rows.filter((r) => !created.has(r.id));
+  const existing =
+    others.length === 0
+      ? []
+      : (await sql.query<Record<string, unknown>>(EXISTING, [JSON.stringify(others.map((r) => ({ ledger_id: r.ledger_id, transaction_id: r.transaction_id })))])).map(
+          fromColumns,
+        );
 
-  const { inserted, existing } = await sql.transaction(async (tx) => {
-    // One round trip: BEGIN, the locks and the insert travel together (pipelined, in order).
-    const [, insertedRows] = await Promise.all([
-      tx.query(LOCK_LEDGERS, [ledgerIds]),
-      tx.query<{ id: string; seq: string; create_time: Date; update_time: Date }>(INSERT, [JSON.stringify(rows)]),
-    ]);
-    const insertedIds = new Set(insertedRows.map((r) => r.id));
-    const others = rows.filter((r) => !insertedIds.has(r.id));
-    const existingRows =
-      others.length === 0
-        ? []
-        : await tx.query<Record<string, unknown>>(EXISTING, [JSON.stringify(others.map((r) => ({ ledger_id: r.ledger_id, transaction_id: r.transaction_id })))]);
-    return { inserted: insertedRows, existing: existingRows.map(fromColumns) };
-  });
-
-  const created = new Map(inserted.map((r) => [r.id, r]));
   const byKey = new Map<string, OperationRow>();
   for (const row of existing) byKey.set(`${row.ledgerId}\n${row.transactionId}`, row);
   return rows.map((row): AcceptOutcome => {
     const mine = created.get(row.id);
     if (mine) return { ok: true, operation: pendingOperation(row, mine), created: true, partition: row.partition, seq: mine.seq };
     const stored = byKey.get(`${row.ledger_id}\n${row.transaction_id}`);
-    // The insert either wrote the row or found the one that blocked it, in the same transaction.
+    // The insert either wrote the row or was blocked by one committed before the read.
     if (!stored) throw new Error(`operation for ${row.ledger_id}/${row.transaction_id} neither inserted nor found`);
     if (stored.requestHash !== row.request_hash) return { ok: false, error: reused(stored, 'with a different request') };
     if (stored.prunedTime !== null) return { ok: false, error: reused(stored, '(its result is past retention)') };

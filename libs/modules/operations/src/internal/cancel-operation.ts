@@ -16,10 +16,15 @@ export async function cancelOperation(em: EntityManager, operationId: string): P
   assertTransition('PENDING', 'CANCELLED');
   const [cancelled] = await executeReturning(
     em,
-    `update operations.operation
-        set status = 'CANCELLED', version = version + 1, update_time = now()
-      where id = ? and status = 'PENDING' and stage = 0
-      returning *`,
+    `with cancelled as (
+       update operations.operation
+          set status = 'CANCELLED', version = version + 1, update_time = now()
+        where id = ? and status = 'PENDING' and stage = 0
+        returning *
+     ), dequeued as (
+       delete from operations.queue q using cancelled where q.partition = cancelled.partition and q.seq = cancelled.seq
+     )
+     select * from cancelled`,
     [operationId],
   );
   if (cancelled) return toOperation(cancelled);

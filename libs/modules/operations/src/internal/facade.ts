@@ -1,9 +1,9 @@
-import { Coalescer, notFound, TallyError, transientKind, type Database, type Logger } from '@tally/platform';
+import { Coalescer, notFound, TallyError, transientKind, type Database } from '@tally/platform';
 import { acceptOperations, MAX_ACCEPT_BATCH, type AcceptOutcome, type OperationSpec } from './accept.js';
 import { cancelOperation } from './cancel-operation.js';
 import type { StatusFeed } from './feed/status-feed.js';
 import { createOperationReader } from './operation-store.js';
-import type { PartitionQueues, QueuedOperation } from './queue/partition-queues.js';
+import { LOCAL_WAKE_WINDOW_MS, WAKE_WINDOW_MS, type PartitionQueues } from './queue/partition-queues.js';
 import { listOperations, validateOperationId } from './read-operations.js';
 import { listRequeueable, requeueOperation } from './requeue.js';
 import type { ListOperationsInput, Operation } from './types.js';
@@ -30,64 +30,50 @@ export interface OperationsDeps {
   /** Where committed changes go for watchers. */
   readonly feed: StatusFeed;
   readonly partitions: number;
-  readonly logger: Logger;
-  /** Wakes this process's own worker for the partitions that just got work (TALLY_ROLE=all). */
-  readonly wake?: (partitions: readonly number[]) => void;
+  /**
+   * Wakes this process's own worker (TALLY_ROLE=all) for the partitions that just got work;
+   * answers the ones it holds.
+   */
+  readonly wake?: (partitions: readonly number[]) => readonly number[];
 }
 
-/** How long an accept waits for Redis before answering anyway; the sweep queues what is missing. */
-export const ENQUEUE_TIMEOUT_MS = 1_000;
+
 /** Most operations one accepting transaction records (several submits' worth). */
 export const MAX_ACCEPT_GROUP_OPS = 2_000;
 /** Most operations waiting for the next accepting transaction; past it submits are shed. */
 export const MAX_ACCEPT_WAITING_OPS = 20_000;
 
-/** An accepted group's outcomes, and its queueing in Redis (which never fails the submit). */
-interface Accepted {
-  readonly outcome: AcceptOutcome;
-  readonly queued: Promise<void>;
-}
-
 export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
-  const log = deps.logger.child({ component: 'operations' });
-
-  /** Queues PENDING operations; never fails the request, which is already committed. */
-  async function enqueue(items: readonly QueuedOperation[]): Promise<void> {
-    if (items.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        deps.queues.enqueue(items),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`Redis took over ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
-        }),
-      ]);
-    } catch (error) {
-      log.warn({ err: String(error), count: items.length }, 'accepted operations not queued yet; the recovery sweep will queue them');
-    } finally {
-      clearTimeout(timer);
-    }
+  /**
+   * Tells the partitions they have work: this process's worker at once when it holds them, and
+   * the partition queues (see PartitionQueues.wake). Never fails the request, which is already
+   * committed: what Redis does not take, the recovery sweep queues.
+   */
+  function wake(partitions: ReadonlySet<number>): void {
+    if (partitions.size === 0) return;
+    const local = new Set(deps.wake?.([...partitions]) ?? []);
+    deps.queues.wake([...partitions].filter((p) => local.has(p)), LOCAL_WAKE_WINDOW_MS);
+    deps.queues.wake([...partitions].filter((p) => !local.has(p)), WAKE_WINDOW_MS);
   }
 
-  /** One transaction for the group, then one wake-up per partition and one feed message. */
-  async function acceptGroup(specs: readonly OperationSpec[]): Promise<Accepted[]> {
+  /** One transaction for the group, then its wake-ups and one feed message. */
+  async function acceptGroup(specs: readonly OperationSpec[]): Promise<AcceptOutcome[]> {
     const outcomes = await acceptOperations(deps.db.sql, specs, deps.partitions);
-    const waiting: QueuedOperation[] = [];
+    const waiting = new Set<number>();
     const created: Operation[] = [];
     for (const o of outcomes) {
       if (!o.ok) continue;
-      // A resubmission of an operation still PENDING queues it again too: harmless (a queue
-      // entry only wakes the partition), and a client's retry then also heals a lost entry.
-      if (o.operation.status === 'PENDING') waiting.push({ operationId: o.operation.id, ledgerId: o.operation.ledgerId, partition: o.partition, seq: o.seq });
+      // A resubmission of an operation still PENDING wakes its partition again: harmless, and a
+      // client's retry then also heals a lost wake-up.
+      if (o.operation.status === 'PENDING') waiting.add(o.partition);
       if (o.created) created.push(o.operation);
     }
-    deps.wake?.([...new Set(waiting.map((w) => w.partition))]);
+    wake(waiting);
     deps.feed.publish(created.map((operation) => ({ operation })));
-    const queued = enqueue(waiting);
-    return outcomes.map((outcome) => ({ outcome, queued }));
+    return outcomes;
   }
 
-  const accepting = new Coalescer<OperationSpec, Accepted>({
+  const accepting = new Coalescer<OperationSpec, AcceptOutcome>({
     run: acceptGroup,
     maxBatchItems: MAX_ACCEPT_GROUP_OPS,
     maxWaitingItems: MAX_ACCEPT_WAITING_OPS,
@@ -116,13 +102,11 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
     },
     async accept(specs) {
       if (specs.length > MAX_ACCEPT_BATCH) throw new Error(`accept batch of ${specs.length} exceeds ${MAX_ACCEPT_BATCH}`);
-      const accepted = await accepting.submit(specs);
-      await accepted[0]?.queued;
-      return accepted.map((a) => a.outcome);
+      return accepting.submit(specs);
     },
     async requeue(id) {
       const requeued = await requeueOperation(deps.db.em(), id);
-      await enqueue([{ operationId: requeued.operation.id, ledgerId: requeued.operation.ledgerId, partition: requeued.partition, seq: requeued.seq, stage: requeued.stage }]);
+      wake(new Set([requeued.partition]));
       deps.feed.publish([{ operation: requeued.operation }]);
       return requeued.operation;
     },

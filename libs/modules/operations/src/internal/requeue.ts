@@ -19,10 +19,15 @@ export async function requeueOperation(
   validateOperationId(operationId);
   const [requeued] = await executeReturning(
     em,
-    `update operations.operation
-        set status = 'PENDING', version = version + 1, error = null, update_time = now()
-      where id = ? and status = 'FAILED' and error ->> 'code' = ? and pruned_time is null
-      returning *`,
+    `with requeued as (
+       update operations.operation
+          set status = 'PENDING', version = version + 1, error = null, update_time = now()
+        where id = ? and status = 'FAILED' and error ->> 'code' = ? and pruned_time is null
+        returning *
+     ), queued as (
+       insert into operations.queue (partition, seq, id) select partition, seq, id from requeued
+     )
+     select * from requeued`,
     [operationId, RETRIES_EXHAUSTED],
   );
   if (requeued) return { operation: toOperation(requeued), partition: requeued.partition, seq: requeued.seq, stage: requeued.stage };

@@ -225,11 +225,96 @@ class OperationsStagesStateMachine extends Migration {
   }
 }
 
+/**
+ * The work queue, apart from the history. Operations in flight (PENDING, or PROCESSING) are
+ * listed in `operations.queue` by partition and acceptance order: that small table is what
+ * the worker claims from, and it shrinks as operations end. The operation table keeps no index
+ * on what changes while an operation is applied (status, version, update time), so those
+ * updates are HOT (the new row version stays on its page, no index is touched), and its pages
+ * keep room for them (fillfactor). Listing by status walks the acceptance order instead.
+ * Retention finds what to prune by creation time among the rows not yet pruned.
+ */
+class OperationsWorkQueue extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      create table operations.queue (
+        partition integer not null check (partition >= 0),
+        seq bigint not null,
+        id uuid not null,
+        primary key (partition, seq)
+      ) with (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0)`);
+    this.addSql(`
+      insert into operations.queue (partition, seq, id)
+      select partition, seq, id from operations.operation where status in ('PENDING', 'PROCESSING')`);
+    this.addSql(`drop index operations.operation_kind_seq, operations.operation_status_seq, operations.operation_pending,
+                   operations.operation_processing, operations.operation_prunable`);
+    this.addSql(`create index operation_unpruned on operations.operation (create_time) where pruned_time is null`);
+    this.addSql(`alter table operations.operation set (fillfactor = 60)`);
+  }
+}
+
+/**
+ * Accepting in one round trip: the ledgers' advisory locks (see accept.ts), the new operations
+ * and their places in the work queue, in one statement that commits on its own. A submit then
+ * waits for one round trip to PostgreSQL, not four.
+ */
+class OperationsAcceptFunction extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      create function operations.accept(ops jsonb)
+      returns table (accepted_id uuid, accepted_seq bigint, accepted_create_time timestamptz, accepted_update_time timestamptz)
+      language plpgsql as $$
+      begin
+        -- Ledger after ledger in id order: two transactions accepting for the same ledgers never deadlock.
+        perform pg_advisory_xact_lock(hashtextextended(l.ledger_id::text, 0))
+           from (select distinct x.ledger_id from jsonb_to_recordset(ops) as x(ledger_id uuid) order by 1) as l;
+        return query
+          with inserted as (
+            insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
+            select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash
+              from jsonb_to_recordset(ops) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
+                                                partition int, request jsonb, request_hash text)
+             order by x.ord
+            on conflict (ledger_id, transaction_id) do nothing
+            returning operation.id, operation.seq, operation.partition, operation.create_time, operation.update_time
+          ), queued as (
+            insert into operations.queue (partition, seq, id) select i.partition, i.seq, i.id from inserted i
+          )
+          select i.id, i.seq, i.create_time, i.update_time from inserted i;
+      end $$`);
+  }
+}
+
+/** The SQLSTATE of `operations.expect_rows`: the worker lost an operation it held (see apply-batch.ts). */
+export const LOST_OPERATION_SQLSTATE = 'TL409';
+
+/**
+ * A guard a statement can carry: the worker writes a batch's outcomes and commits in the same
+ * round trip, so the check that every operation was still held (at the version it claimed)
+ * raises inside PostgreSQL, failing the transaction, rather than being looked at afterwards.
+ */
+class OperationsExpectRows extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      create function operations.expect_rows(actual bigint, expected bigint, what text) returns void
+      language plpgsql as $$
+      begin
+        if actual <> expected then
+          raise exception '%: % of % operations were not where the worker held them', what, expected - actual, expected
+            using errcode = '${LOST_OPERATION_SQLSTATE}';
+        end if;
+      end $$`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
   { name: 'operations-0003-stages', class: OperationsStages },
   { name: 'operations-0004-preparations', class: OperationsStagesStateMachine },
+  { name: 'operations-0005-work-queue', class: OperationsWorkQueue },
+  { name: 'operations-0006-accept-function', class: OperationsAcceptFunction },
+  { name: 'operations-0007-expect-rows', class: OperationsExpectRows },
 ];
 
 export const operationsEntities = [OperationEntity] as const;

@@ -3,20 +3,27 @@ import type { Logger } from '@tally/platform';
 
 /**
  * The partition queues in Redis (bee-queue): `tally:partition-<n>`, one per partition. A job
- * wakes the partition's worker for the operations one commit accepted there (their count and
- * `seq` range): PostgreSQL says what is pending and in which order, so one job per commit and
- * partition is enough, however many operations the commit holds. Queueing the same range again
- * (the recovery sweep, a client retrying) is a no-op: the job id is the range.
+ * tells whoever holds the partition that it has work: PostgreSQL says what is pending and in
+ * which order, so a job names no operation, and one job covers every operation committed
+ * before it was queued. Producers therefore queue at most one job per partition per window
+ * (`wake`): a busy server does not queue a job per commit, and the worker does not consume one.
  */
 
+/**
+ * At most one job per partition per this long from one process, for partitions another
+ * process's worker holds: it is woken within this bound, and does not consume a job per commit.
+ */
+export const WAKE_WINDOW_MS = 25;
+/**
+ * The same, for partitions this process's own worker holds: it was woken directly; the job only
+ * records that the partition has work, for whoever holds it next.
+ */
+export const LOCAL_WAKE_WINDOW_MS = 1_000;
+
 export interface PartitionJob {
-  /** How many operations the job is for, and the `seq` range they lie in (decimal strings). */
-  readonly count: number;
-  readonly firstSeq: string;
-  readonly lastSeq: string;
   /**
-   * When the job was queued (ms since the epoch), always after the operations committed: a
-   * drain that started later saw them, so the job needs no drain of its own.
+   * When the job was queued (ms since the epoch), always after the operations it covers
+   * committed: a drain that started later saw them, so the job needs no drain of its own.
    */
   readonly queuedAtMs: number;
 }
@@ -30,31 +37,6 @@ export interface QueuedOperation {
   readonly seq: string;
   /** The stage to run (a multi-stage operation is queued once per stage); 0 when absent. */
   readonly stage?: number;
-}
-
-const bySeq = (a: QueuedOperation, b: QueuedOperation): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : BigInt(a.seq) > BigInt(b.seq) ? 1 : 0);
-
-/** One job per partition: the operations queued there, as a range. */
-export function jobsFor(operations: readonly QueuedOperation[], queuedAtMs: number): Map<number, { id: string; job: PartitionJob }> {
-  const byPartition = new Map<number, QueuedOperation[]>();
-  for (const op of operations) {
-    const list = byPartition.get(op.partition);
-    if (list) list.push(op);
-    else byPartition.set(op.partition, [op]);
-  }
-  const jobs = new Map<number, { id: string; job: PartitionJob }>();
-  for (const [partition, ops] of byPartition) {
-    const sorted = ops.length === 1 ? ops : [...ops].sort(bySeq);
-    const first = sorted[0]!;
-    const last = sorted.at(-1)!;
-    // Stages of one operation share its seq: the stage is part of what the job is for.
-    const stages = [...new Set(sorted.map((op) => op.stage ?? 0))].join('.');
-    jobs.set(partition, {
-      id: `${first.seq}-${last.seq}-${sorted.length}-s${stages}`,
-      job: { count: sorted.length, firstSeq: first.seq, lastSeq: last.seq, queuedAtMs },
-    });
-  }
-  return jobs;
 }
 
 export const QUEUE_PREFIX = 'tally';
@@ -83,28 +65,67 @@ export function queueSettings(redisUrl: string, isWorker: boolean): BeeQueue.Que
   };
 }
 
-/** Producer side: the API enqueues what it accepted; the sweep re-enqueues what went missing. */
+/** When a partition last got a job from this process, and the job that will end its window. */
+interface WakeWindow {
+  lastQueuedMs: number;
+  trailing?: { readonly dueMs: number; readonly timer: NodeJS.Timeout };
+}
+
+/** Producer side: the API queues what it accepted; the sweep re-queues what went missing. */
 export class PartitionQueues {
   private readonly queues = new Map<number, BeeQueue<PartitionJob>>();
+  private readonly windows = new Map<number, WakeWindow>();
 
   constructor(
     private readonly redisUrl: string,
     private readonly logger: Logger,
   ) {}
 
-  /** Wakes each operation's partition with one job per partition. Rejects if Redis cannot take them. */
-  async enqueue(operations: readonly QueuedOperation[]): Promise<void> {
-    if (operations.length === 0) return;
-    await Promise.all(
-      [...jobsFor(operations, Date.now())].map(async ([partition, { id, job }]) => {
-        await this.queue(partition).createJob(job).setId(id).save();
-      }),
-    );
+  /**
+   * Queues a job on each partition: at once, or, when this process queued one for it less than
+   * `windowMs` ago, once that window ends; one job then covers every call made in the window.
+   * Best effort: a job Redis cannot take is logged, and the recovery sweep queues it again.
+   */
+  wake(partitions: Iterable<number>, windowMs: number): void {
+    const now = Date.now();
+    for (const partition of partitions) {
+      let window = this.windows.get(partition);
+      if (window === undefined) this.windows.set(partition, (window = { lastQueuedMs: Number.NEGATIVE_INFINITY }));
+      if (now - window.lastQueuedMs >= windowMs) {
+        window.lastQueuedMs = now;
+        this.queueNow(partition);
+        continue;
+      }
+      const dueMs = window.lastQueuedMs + windowMs;
+      if (window.trailing !== undefined && window.trailing.dueMs <= dueMs) continue;
+      if (window.trailing !== undefined) clearTimeout(window.trailing.timer);
+      const ending = window;
+      const timer = setTimeout(() => {
+        ending.trailing = undefined;
+        ending.lastQueuedMs = Date.now();
+        this.queueNow(partition);
+      }, dueMs - now);
+      window.trailing = { dueMs, timer };
+    }
+  }
+
+  /** Queues a job on each partition now. Rejects if Redis cannot take them. */
+  async enqueue(partitions: Iterable<number>): Promise<void> {
+    const queuedAtMs = Date.now();
+    await Promise.all([...new Set(partitions)].map(async (partition) => void (await this.queue(partition).createJob({ queuedAtMs }).save())));
   }
 
   async close(): Promise<void> {
+    for (const window of this.windows.values()) if (window.trailing) clearTimeout(window.trailing.timer);
+    this.windows.clear();
     await Promise.allSettled([...this.queues.values()].map((q) => q.close(1_000)));
     this.queues.clear();
+  }
+
+  private queueNow(partition: number): void {
+    this.enqueue([partition]).catch((error: unknown) =>
+      this.logger.warn({ err: String(error), partition }, 'could not queue a wake-up; the recovery sweep will queue it'),
+    );
   }
 
   private queue(partition: number): BeeQueue<PartitionJob> {

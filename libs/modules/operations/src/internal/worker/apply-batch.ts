@@ -1,10 +1,10 @@
-import { statement, type Sql, type SqlPool } from '@tally/platform';
+import { statement, type Sql, type SqlPool, type SqlTransaction } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import { resultFromJson, resultToJson, stepsToJson } from '../json-forms.js';
 import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from '../operation-store.js';
 import { partitionOf } from '../partition.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
-import type { OperationRow, StoredError, StoredResult, StoredStep } from '../schema.js';
+import { LOST_OPERATION_SQLSTATE, type OperationRow, type StoredError, type StoredResult, type StoredStep } from '../schema.js';
 import { RETRIES_EXHAUSTED } from '../status.js';
 import type { BalanceChange, Operation, OperationError } from '../types.js';
 import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appliers.js';
@@ -46,11 +46,14 @@ function held(row: OperationRow): HeldOperation {
 const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1);
 const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): HeldOperation[] => rows.map(fromColumns).sort(bySeq).map(held);
 
+/** Each queued operation looked up by id (a lateral lookup the planner keeps): the queue is small, the history is not. */
 const HELD = statement(
   'operations_worker_held',
-  `select ${OPERATION_COLUMNS}, request from operations.operation
-    where partition = any($1::int[]) and status = 'PROCESSING'
-    order by seq
+  `select ${prefixed('o', OPERATION_COLUMNS)}, o.request
+     from operations.queue q
+     cross join lateral (select * from operations.operation where id = q.id limit 1) as o
+    where q.partition = any($1::int[]) and o.status = 'PROCESSING'
+    order by q.seq
     limit $2`,
 );
 
@@ -61,11 +64,11 @@ export async function heldByPartitions(sql: Sql, partitions: readonly number[], 
 }
 
 /**
- * The oldest PENDING operations of these partitions, at most $2: each partition's share is a
- * prefix of its own acceptance order (each partition's index is walked from its oldest), so
- * per-ledger order holds however the partitions interleave. The status is checked again on
- * the row being updated: two workers racing for one partition by mistake cannot both claim
- * an operation (the second one's update finds it PROCESSING and skips it).
+ * The oldest PENDING operations of these partitions, at most $2, from the work queue: each
+ * partition's share is a prefix of its own acceptance order (each partition's queue is walked
+ * from its oldest), so per-ledger order holds however the partitions interleave. The status is
+ * checked on the row being updated: two workers racing for one partition by mistake cannot
+ * both claim an operation (the second one's update finds it PROCESSING and skips it).
  */
 const CLAIM = statement(
   'operations_worker_claim',
@@ -74,26 +77,38 @@ const CLAIM = statement(
     where o.status = 'PENDING' and o.id in (
       select next.id
         from unnest($1::int[]) as p(partition)
-        cross join lateral (
-          select id, seq from operations.operation
-           where partition = p.partition and status = 'PENDING'
-           order by seq
-           limit $2) as next
+        cross join lateral (select id, seq from operations.queue where partition = p.partition order by seq limit $3) as next
        order by next.seq
        limit $2)
     returning ${prefixed('o', OPERATION_COLUMNS)}, o.request`,
 );
 
-/** Takes the next PENDING operations of these partitions, oldest first. */
+/** Least each partition may bring to a claim, however many partitions share it. */
+const MIN_CLAIM_PER_PARTITION = 64;
+
+/**
+ * Takes the next PENDING operations of these partitions, oldest first, at most `limit`. Each
+ * partition is read for twice its even share (at least MIN_CLAIM_PER_PARTITION): enough for
+ * the busiest of a few to fill a batch, without reading `limit` rows of every partition.
+ */
 export async function claimNext(sql: Sql, partitions: readonly number[], limit: number): Promise<HeldOperation[]> {
   if (partitions.length === 0) return [];
-  return heldRows(await sql.query(CLAIM, [partitions, limit]));
+  return heldRows(await claimRows(sql, partitions, limit));
 }
 
-/** What one applied batch committed: each operation's change, and the operations handed to another stage. */
+/** The claim, on its own (committing at once) or deferred in a transaction (see applyHeld). */
+function claimRows(sql: Sql | SqlTransaction, partitions: readonly number[], limit: number): Promise<Array<Record<string, unknown>>> {
+  const perPartition = Math.min(limit, Math.max(MIN_CLAIM_PER_PARTITION, Math.ceil((2 * limit) / partitions.length)));
+  const values = [partitions, limit, perPartition];
+  return 'defer' in sql ? sql.defer(CLAIM, values) : sql.query(CLAIM, values);
+}
+
+/** What one applied batch committed: each operation's change, the operations handed to another stage, and the next batch claimed. */
 export interface AppliedBatch {
   readonly changes: OperationChange[];
   readonly handedOff: QueuedOperation[];
+  /** Claimed in the same transaction when asked (see ClaimAhead), oldest first. */
+  readonly claimed: HeldOperation[];
 }
 
 const PREPARE = statement(
@@ -142,9 +157,17 @@ export async function prepareHeld(
   });
 }
 
+/** The partitions to claim the next batch from, in the same transaction (see applyHeld). */
+export interface ClaimAhead {
+  readonly partitions: readonly number[];
+  readonly limit: number;
+}
+
 /**
  * Applies the held operations in order, in one transaction: runs of one kind go to that kind's
- * applier, then every operation's new status is written with one statement.
+ * applier, then every operation's new status is written with one statement. With `claimAhead`
+ * the same transaction claims the next batch: a busy loop then costs two round trips a batch
+ * (the locks; the writes, the next claim and the commit) and one commit.
  * `extraAttempts` is how many times this batch was tried before (counted into attempts);
  * `partitions` places handed-off operations.
  */
@@ -155,8 +178,9 @@ export async function applyHeld(
   shard: number,
   extraAttempts: number,
   partitions: number,
+  claimAhead?: ClaimAhead,
 ): Promise<AppliedBatch> {
-  return sql.transaction(async (tx) => {
+  const written = await sql.transaction(async (tx) => {
     const outcomes: ApplyOutcome[] = [];
     for (let start = 0; start < batch.length; ) {
       const kind = batch[start]!.claimed.kind;
@@ -171,33 +195,63 @@ export async function applyHeld(
       outcomes.push(...results);
       start = end;
     }
-    return finish(tx, batch, outcomes, extraAttempts, partitions);
+    const finished = finish(tx, batch, outcomes, extraAttempts, partitions);
+    const next = claimAhead && claimAhead.partitions.length > 0 ? claimRows(tx, claimAhead.partitions, claimAhead.limit) : undefined;
+    return { finished, next };
+  }).catch((error: unknown) => {
+    throw (error as { code?: unknown }).code === LOST_OPERATION_SQLSTATE ? new LostOperationError(String((error as Error).message)) : error;
   });
+  const done = await written.finished;
+  return { ...done, claimed: written.next ? heldRows(await written.next) : [] };
 }
 
+/**
+ * Every operation's outcome, written only where the operation is still PROCESSING at the
+ * version the worker holds; when one is not (another worker took it), the statement raises
+ * (operations.expect_rows) and nothing of the batch commits.
+ */
 const FINISH = statement(
   'operations_worker_finish',
-  `update operations.operation o
-      set status = x.status, version = o.version + 1, attempts = o.attempts + $1, result = x.result, error = x.error,
-          steps = o.steps || x.steps, stage = x.stage, partition = x.partition, progress = x.progress, update_time = clock_timestamp()
-     from jsonb_to_recordset($2::jsonb) as x(id uuid, version bigint, status text, result jsonb, error jsonb, steps jsonb,
-                                           stage smallint, partition int, progress jsonb)
-    where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
-    returning o.id, o.update_time`,
+  `with updated as (
+     update operations.operation o
+        set status = x.status, version = o.version + 1, attempts = o.attempts + $1, result = x.result, error = x.error,
+            steps = o.steps || x.steps, stage = x.stage, partition = x.partition, progress = x.progress, update_time = clock_timestamp()
+       from jsonb_to_recordset($2::jsonb) as x(id uuid, version bigint, status text, result jsonb, error jsonb, steps jsonb,
+                                             stage smallint, partition int, progress jsonb)
+      where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
+      returning o.id, o.update_time
+   ), checked as (
+     select operations.expect_rows(count(*), $3, 'finishing a batch') from updated
+   )
+   select u.id, u.update_time from updated u cross join checked`,
+);
+
+/** Ended operations leave the work queue; handed-off ones move to their next partition's. */
+const SETTLE_QUEUE = statement(
+  'operations_worker_settle_queue',
+  `with ended as (
+     delete from operations.queue q
+      using jsonb_to_recordset($1::jsonb) as x(partition int, seq bigint)
+      where q.partition = x.partition and q.seq = x.seq
+   )
+   update operations.queue q set partition = x.to_partition
+     from jsonb_to_recordset($2::jsonb) as x(partition int, seq bigint, to_partition int)
+    where q.partition = x.partition and q.seq = x.seq`,
 );
 
 /**
  * Writes each operation's outcome: COMPLETED, FAILED, or (a hand-off) PENDING at its next stage
  * in the next ledger's partition. Steps are appended; the result gathers the balance changes of
- * every stage so far. The rows are not read back: their new state is what was written.
+ * every stage so far. The rows are not read back: their new state is what was written. The
+ * writes are deferred (they go with the commit); the promise settles once they are confirmed.
  */
-async function finish(
-  sql: Sql,
+function finish(
+  sql: SqlTransaction,
   batch: readonly HeldOperation[],
   outcomes: readonly ApplyOutcome[],
   extraAttempts: number,
   partitions: number,
-): Promise<AppliedBatch> {
+): Promise<Omit<AppliedBatch, 'claimed'>> {
   const rows = batch.map(({ row }, i): { before: OperationRow; after: OperationRow; made: readonly BalanceChange[] } => {
     const outcome = outcomes[i]!;
     const handOff = outcome.ok ? outcome.handOff : undefined;
@@ -232,28 +286,44 @@ async function finish(
     partition: after.partition,
     progress: after.progress,
   }));
-  const updated = await sql.query<{ id: string; update_time: Date }>(FINISH, [extraAttempts, JSON.stringify(changes)]);
-  if (updated.length !== batch.length) {
-    const missing = batch.find(({ row }) => !updated.some((u) => u.id === row.id));
-    throw new LostOperationError(missing?.row.id ?? '?');
-  }
-  const updateTimes = new Map(updated.map((u) => [u.id, u.update_time]));
-  const written = rows.map(({ after, made }) => ({ row: { ...after, updateTime: updateTimes.get(after.id)! }, made }));
-  return {
-    changes: written.map(({ row, made }) => ({ operation: toOperation(row), balanceChanges: made })),
-    handedOff: written
-      .filter(({ row }) => row.status === 'PENDING')
-      .map(({ row }) => ({ operationId: row.id, ledgerId: row.ledgerId, seq: row.seq, partition: row.partition, stage: row.stage })),
-  };
+  const ended = rows.filter(({ after }) => after.status !== 'PENDING').map(({ before }) => ({ partition: before.partition, seq: before.seq }));
+  const moved = rows
+    .filter(({ after }) => after.status === 'PENDING')
+    .map(({ before, after }) => ({ partition: before.partition, seq: before.seq, to_partition: after.partition }));
+  void sql.defer(SETTLE_QUEUE, [JSON.stringify(ended), JSON.stringify(moved)]);
+  const updated = sql.defer<{ id: string; update_time: Date }>(FINISH, [extraAttempts, JSON.stringify(changes), batch.length]);
+  return updated.then((confirmed) => {
+    const updateTimes = new Map(confirmed.map((u) => [u.id, u.update_time]));
+    const written = rows.map(({ after, made }) => ({ row: { ...after, updateTime: updateTimes.get(after.id)! }, made }));
+    return {
+      changes: written.map(({ row, made }) => ({ operation: toOperation(row), balanceChanges: made })),
+      handedOff: written
+        .filter(({ row }) => row.status === 'PENDING')
+        .map(({ row }) => ({ operationId: row.id, ledgerId: row.ledgerId, seq: row.seq, partition: row.partition, stage: row.stage })),
+    };
+  });
 }
 
 /** The operation changed under the worker (another worker held it): abort, apply nothing. */
 export class LostOperationError extends Error {
   override readonly name = 'LostOperationError';
-  constructor(readonly operationId: string) {
-    super(`operation ${operationId} is no longer PROCESSING at the version this worker claimed`);
+  constructor(readonly detail: string) {
+    super(`an operation is no longer PROCESSING at the version this worker claimed (${detail})`);
   }
 }
+
+/**
+ * The work queue sheds a row per operation applied: at thousands a second, its dead rows would
+ * pile up between two runs of autovacuum (a minute apart by default) and every claim would wade
+ * through them. The worker that empties it vacuums it, after this many operations ended.
+ */
+export const VACUUM_QUEUE_EVERY_OPS = 20_000;
+
+/** Removes the work queue's dead rows (skipped, not waited for, when something holds a lock on it). */
+export async function vacuumQueue(sql: SqlPool): Promise<void> {
+  await sql.maintain('vacuum (skip_locked) operations.queue');
+}
+
 
 const RELEASE = statement(
   'operations_worker_release',
@@ -272,10 +342,15 @@ export async function releaseHeld(sql: Sql, batch: readonly HeldOperation[]): Pr
 
 const EXHAUST = statement(
   'operations_worker_exhaust',
-  `update operations.operation
-      set status = 'FAILED', version = version + 1, attempts = attempts + $1, error = $2::jsonb, update_time = now()
-    where id = $3 and status = 'PROCESSING' and version = $4
-    returning ${OPERATION_COLUMNS}`,
+  `with failed as (
+     update operations.operation
+        set status = 'FAILED', version = version + 1, attempts = attempts + $1, error = $2::jsonb, update_time = now()
+      where id = $3 and status = 'PROCESSING' and version = $4
+      returning ${OPERATION_COLUMNS}
+   ), dequeued as (
+     delete from operations.queue q using failed where q.partition = failed.partition and q.seq = failed.seq
+   )
+   select * from failed`,
 );
 
 /** Ends an operation FAILED because every retry failed; operators may requeue it. */

@@ -2,7 +2,18 @@ import { transientKind, type Database, type Logger } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import { toOperation } from '../operation-store.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
-import { applyHeld, claimNext, exhaust, heldByPartitions, LostOperationError, prepareHeld, releaseHeld, type HeldOperation } from './apply-batch.js';
+import {
+  applyHeld,
+  claimNext,
+  exhaust,
+  heldByPartitions,
+  LostOperationError,
+  prepareHeld,
+  releaseHeld,
+  VACUUM_QUEUE_EVERY_OPS,
+  vacuumQueue,
+  type HeldOperation,
+} from './apply-batch.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
 
@@ -38,6 +49,17 @@ export class ApplyLoop {
   private running: Promise<void> | undefined;
   private again = false;
   private inFlight: Promise<unknown> | undefined;
+  /**
+   * Whether the held partitions may hold operations left PROCESSING (a previous holder died, a
+   * batch of ours rolled back): looked for when partitions are taken, after a failure, and on
+   * every sweep; not on every batch, when nothing can have left any.
+   */
+  private resumeNeeded = true;
+  /** The next batch, claimed by the transaction that applied the previous one (see ClaimAhead). */
+  private next: HeldOperation[] = [];
+  /** Operations ended since the work queue was last vacuumed, and the vacuum under way. */
+  private endedSinceVacuum = 0;
+  private vacuuming: Promise<void> | undefined;
   /**
    * Start time of the latest claim that took every PENDING operation it could see. A job queued
    * before that (so committed before it) was taken by that claim: it needs no drain. Clock skew
@@ -75,10 +97,19 @@ export class ApplyLoop {
     await this.inFlight?.catch(() => undefined);
   }
 
-  /** Stops taking work, finishes the batch in hand (a retrying one is given back as PENDING). */
+  /** The next drain first resumes what the held partitions left PROCESSING (a partition was taken, or may have been shared). */
+  resume(): void {
+    this.resumeNeeded = true;
+  }
+
+  /** Stops taking work, finishes the batch in hand (a retrying one, and one claimed ahead, are given back as PENDING). */
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.running;
+    const next = this.next;
+    this.next = [];
+    await this.giveBack(next);
+    await this.vacuuming;
   }
 
   private async loop(): Promise<void> {
@@ -92,8 +123,9 @@ export class ApplyLoop {
         }
       } catch (error) {
         // Only an unexpected bug gets here (transient failures are retried below): log it loudly
-        // and let the next wake-up (job or sweep) try again.
+        // and let the next wake-up (job or sweep) try again, from what was left PROCESSING.
         this.log.error({ err: error }, 'drain failed');
+        this.resumeNeeded = true;
         await sleep(this.options.backoff.maxDelayMs, this.stopping.signal);
       }
     }
@@ -113,12 +145,18 @@ export class ApplyLoop {
   private async claimAndApply(): Promise<number> {
     const { db, maxBatchOps } = this.options;
     const held = this.options.held();
+    let batch = await this.takeClaimedAhead(held);
+    let earlierTries = 0;
     if (held.length === 0) return 0;
     // Operations already PROCESSING in these partitions come first: a previous holder died, or
     // a batch of ours rolled back; either way they are older than anything still PENDING.
-    let batch = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
-    const earlierTries = batch.length > 0 ? 1 : 0;
-    if (batch.length > 0) this.log.info({ count: batch.length }, 'resuming operations left PROCESSING');
+    if (batch.length === 0 && this.resumeNeeded) {
+      this.resumeNeeded = false;
+      batch = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
+      if (batch.length === maxBatchOps) this.resumeNeeded = true; // more may be left
+      if (batch.length > 0) this.log.info({ count: batch.length }, 'resuming operations left PROCESSING');
+      earlierTries = batch.length > 0 ? 1 : 0;
+    }
     if (batch.length === 0) {
       const startedMs = Date.now();
       batch = await this.withConnectionRetry(() => claimNext(db.sql, held, maxBatchOps));
@@ -128,11 +166,39 @@ export class ApplyLoop {
     if (batch.length === 0) return 0;
     // The system accounts this worker books against: a partition it holds, so no other worker
     // books on the same rows at the same time.
-    await this.applyWithRetries(batch, Math.min(...held), earlierTries);
+    await this.applyWithRetries(batch, Math.min(...held), earlierTries, true);
+    this.noteEnded(batch.length);
     return batch.length;
   }
 
-  private async applyWithRetries(held: readonly HeldOperation[], shard: number, earlierTries: number): Promise<void> {
+  /**
+   * The batch the previous transaction claimed, but only for partitions still held: operations
+   * of a partition given up since are handed back (PENDING) for its next holder.
+   */
+  private async takeClaimedAhead(held: readonly number[]): Promise<HeldOperation[]> {
+    const next = this.next;
+    this.next = [];
+    if (next.length === 0) return next;
+    const holding = new Set(held);
+    const mine = next.filter((h) => holding.has(h.row.partition));
+    if (mine.length < next.length) await this.giveBack(next.filter((h) => !holding.has(h.row.partition)));
+    return mine;
+  }
+
+  /** Vacuums the work queue now and then, beside the loop (see VACUUM_QUEUE_EVERY_OPS). */
+  private noteEnded(count: number): void {
+    this.endedSinceVacuum += count;
+    if (this.endedSinceVacuum < VACUUM_QUEUE_EVERY_OPS || this.vacuuming !== undefined) return;
+    this.endedSinceVacuum = 0;
+    this.vacuuming = vacuumQueue(this.options.db.sql)
+      .catch((error: unknown) => this.log.warn({ err: String(error) }, 'could not vacuum the work queue; autovacuum will'))
+      .finally(() => {
+        this.vacuuming = undefined;
+      });
+  }
+
+  /** With `claimAhead`, the transaction also claims the next batch (not when the batch is retried alone, nor when stopping). */
+  private async applyWithRetries(held: readonly HeldOperation[], shard: number, earlierTries: number, claimAhead = false): Promise<void> {
     const { db, appliers, preparers, backoff, partitions } = this.options;
     // Preparing moves versions on: the batch is always the operations as last written.
     let batch = held;
@@ -144,15 +210,26 @@ export class ApplyLoop {
         const prepared = await prepareHeld(db.sql, batch, preparers);
         batch = prepared.batch;
         this.options.publish(prepared.prepared.map((operation) => ({ operation })));
-        const done = await applyHeld(db.sql, batch, appliers, shard, earlierTries + tries, partitions);
+        // Not while a partition may hold operations left PROCESSING (one was just taken): those
+        // go first, or a ledger's later operation could be applied before its earlier one.
+        const ahead =
+          claimAhead && !this.resumeNeeded && !this.stopping.signal.aborted ? { partitions: this.options.held(), limit: this.options.maxBatchOps } : undefined;
+        const sentMs = Date.now();
+        const done = await applyHeld(db.sql, batch, appliers, shard, earlierTries + tries, partitions, ahead);
         this.options.publish(done.changes);
         this.options.handOff(done.handedOff);
+        if (ahead) {
+          this.next = done.claimed;
+          if (done.claimed.length < ahead.limit) this.drained = sentMs;
+          this.options.publish(done.claimed.map((h) => ({ operation: toOperation(h.row) })));
+        }
         return;
       } catch (error) {
         if (error instanceof LostOperationError) {
           // Someone else changed an operation we held: never apply over them. The rollback undid
           // this batch; the next drain re-reads the truth.
           this.log.error({ err: error.message }, 'lost an operation while applying; batch rolled back');
+          this.resumeNeeded = true;
           return;
         }
         if (transientKind(error) === 'CONNECTION') {
@@ -185,6 +262,7 @@ export class ApplyLoop {
 
   /** On stop: hand the batch back as PENDING for the next holder (best effort; if the database is away, the next holder resumes them). */
   private async giveBack(batch: readonly HeldOperation[]): Promise<void> {
+    if (batch.length === 0) return;
     try {
       const released = await releaseHeld(this.options.db.sql, batch);
       this.options.publish(released.map((operation) => ({ operation })));

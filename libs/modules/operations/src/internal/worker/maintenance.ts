@@ -1,32 +1,36 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { QueuedOperation } from '../queue/partition-queues.js';
 import { RETRIES_EXHAUSTED } from '../status.js';
 
 /**
  * The worker's housekeeping, per owned partition:
- * - the recovery sweep finds PENDING operations that may have no queue entry (a crash between
- *   commit and enqueue, Redis restarted empty, a flushed queue) so they can be enqueued again;
- *   enqueueing is idempotent by operation id, so a sweep never causes a second application;
+ * - the recovery sweep finds partitions with PENDING operations that may have no queue job (a
+ *   crash between commit and queueing, Redis restarted empty, a flushed queue) so a job can be
+ *   queued again; a job only wakes the partition, so a sweep never causes a second application;
  * - retention drops the payload (request, result, error, steps) of operations that ended more
  *   than the retention period ago; the row stays, so a transaction id is never reused. A
  *   later stage that ran out of retries (money in transit) is kept until an operator requeues it.
  */
 
-/** Most operations one sweep re-enqueues per partition; the next sweep takes the rest. */
-export const MAX_SWEEP_OPS = 10_000;
 /** Rows one retention pass prunes per statement. */
 export const PRUNE_BATCH_ROWS = 1_000;
 
-export async function pendingForSweep(em: EntityManager, partitions: readonly number[], olderThanMs: number): Promise<QueuedOperation[]> {
+/** The partitions (of `partitions`) with operations PENDING for longer than `olderThanMs`, and how many. */
+export async function pendingForSweep(
+  em: EntityManager,
+  partitions: readonly number[],
+  olderThanMs: number,
+): Promise<Array<{ partition: number; count: number }>> {
   if (partitions.length === 0) return [];
-  const rows = await em.execute<Array<{ id: string; ledger_id: string; seq: string; partition: number; stage: number }>>(
-    `select id, ledger_id, seq, partition, stage from operations.operation
-      where status = 'PENDING' and partition = any(?::int[]) and update_time < now() - make_interval(secs => ?)
-      order by seq
-      limit ?`,
-    [`{${partitions.join(',')}}`, olderThanMs / 1000, MAX_SWEEP_OPS],
+  const rows = await em.execute<Array<{ partition: number; count: string }>>(
+    // Each queued operation looked up by id (a lateral lookup the planner keeps): the queue is small, the history is not.
+    `select q.partition, count(*) as count
+       from operations.queue q
+       cross join lateral (select status, update_time from operations.operation where id = q.id limit 1) as o
+      where q.partition = any(?::int[]) and o.status = 'PENDING' and o.update_time < now() - make_interval(secs => ?)
+      group by q.partition`,
+    [`{${partitions.join(',')}}`, olderThanMs / 1000],
   );
-  return rows.map((r) => ({ operationId: r.id, ledgerId: r.ledger_id, seq: String(r.seq), partition: Number(r.partition), stage: Number(r.stage) }));
+  return rows.map((r) => ({ partition: Number(r.partition), count: Number(r.count) }));
 }
 
 /** Prunes ended operations older than `retentionMs` in `partitions`; returns how many. */
@@ -39,13 +43,14 @@ export async function pruneEnded(em: EntityManager, partitions: readonly number[
           set pruned_time = now(), request = '{}'::jsonb, result = null, error = null, steps = '[]'::jsonb, progress = '{}'::jsonb
         where id in (
           select id from operations.operation
-           where pruned_time is null and status in ('COMPLETED', 'FAILED', 'CANCELLED')
+           where pruned_time is null and create_time < now() - make_interval(secs => ?)
+             and status in ('COMPLETED', 'FAILED', 'CANCELLED')
              and partition = any(?::int[]) and update_time < now() - make_interval(secs => ?)
              -- a later stage that ran out of retries has effects in flight: kept for an operator to requeue
              and not (stage > 0 and status = 'FAILED' and error ->> 'code' = '${RETRIES_EXHAUSTED}')
            limit ?)
         returning id`,
-      [`{${partitions.join(',')}}`, retentionMs / 1000, PRUNE_BATCH_ROWS],
+      [retentionMs / 1000, `{${partitions.join(',')}}`, retentionMs / 1000, PRUNE_BATCH_ROWS],
     );
     total += pruned.length;
     if (pruned.length < PRUNE_BATCH_ROWS) return total;

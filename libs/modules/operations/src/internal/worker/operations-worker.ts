@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Logger, Redis } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import type { StatusFeed } from '../feed/status-feed.js';
-import type { PartitionQueues, QueuedOperation } from '../queue/partition-queues.js';
+import { LOCAL_WAKE_WINDOW_MS, WAKE_WINDOW_MS, type PartitionQueues, type QueuedOperation } from '../queue/partition-queues.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { pendingForSweep, pruneEnded } from './maintenance.js';
@@ -124,10 +124,11 @@ export class OperationsWorker {
    */
   private readonly handOff = (handed: readonly QueuedOperation[]): void => {
     if (handed.length === 0) return;
-    if (handed.some((h) => this.held.has(h.partition))) void this.loop.drain();
-    this.options.queues.enqueue(handed).catch((error: unknown) =>
-      this.log.warn({ err: String(error), count: handed.length }, 'handed-off operations not queued yet; the recovery sweep will queue them'),
-    );
+    const partitions = new Set(handed.map((h) => h.partition));
+    const local = [...partitions].filter((p) => this.held.has(p));
+    if (local.length > 0) void this.loop.drain();
+    this.options.queues.wake(local, LOCAL_WAKE_WINDOW_MS);
+    this.options.queues.wake([...partitions].filter((p) => !this.held.has(p)), WAKE_WINDOW_MS);
   };
 
   /** One lease round: heartbeat, renew what is held, take or give back to reach the fair share. */
@@ -169,6 +170,7 @@ export class OperationsWorker {
       const partition = (offset + i) % partitions;
       if (this.held.has(partition) || !(await this.lease.acquire(partition))) continue;
       this.held.set(partition, this.consume(partition));
+      this.loop.resume();
       void this.loop.drain();
       this.log.info({ partition }, 'partition taken');
     }
@@ -193,11 +195,14 @@ export class OperationsWorker {
   /** Re-enqueues PENDING operations of held partitions whose queue entry may be gone. */
   async sweep(): Promise<number> {
     const held = this.heldPartitions;
+    // Also look again for operations left PROCESSING (a worker that shared a partition by mistake, and died).
+    this.loop.resume();
     const pending = await pendingForSweep(this.options.db.em(), held, this.limits.sweepAfterMs);
     if (pending.length === 0) return 0;
-    await this.options.queues.enqueue(pending);
-    this.log.info({ count: pending.length, partitions: held }, 'recovery sweep re-enqueued pending operations');
-    return pending.length;
+    await this.options.queues.enqueue(pending.map((p) => p.partition));
+    const count = pending.reduce((sum, p) => sum + p.count, 0);
+    this.log.info({ count, partitions: pending.map((p) => p.partition) }, 'recovery sweep queued partitions with waiting operations');
+    return count;
   }
 
   async prune(): Promise<number> {
@@ -211,9 +216,11 @@ export class OperationsWorker {
     void this.loop.drain();
   }
 
-  /** Drains now if this worker holds any of these partitions: work accepted by this very process. */
-  wakePartitions(partitions: readonly number[]): void {
-    if (partitions.some((p) => this.held.has(p))) void this.loop.drain();
+  /** Drains now if this worker holds any of these partitions (work accepted by this very process); answers those it holds. */
+  wakePartitions(partitions: readonly number[]): number[] {
+    const held = partitions.filter((p) => this.held.has(p));
+    if (held.length > 0) void this.loop.drain();
+    return held;
   }
 
   /** Stops taking work, finishes or gives back what is in hand, releases every lease. */

@@ -22,6 +22,7 @@ beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger: createLogger('warn') });
 });
 beforeEach(async () => {
+  await db.em().getConnection().execute(`delete from operations.queue where partition between 900 and ${SOURCE_PARTITION}`);
   await db.em().getConnection().execute(`delete from operations.operation where partition between 900 and ${SOURCE_PARTITION}`);
 });
 afterAll(() => db.close());
@@ -37,9 +38,13 @@ function unservedLedger(): string {
 
 async function accepted(kind: 'TRANSFER' | 'EXCHANGE', toLedgerId: string | null): Promise<string> {
   const id = randomUUID();
+  // As accepting records it: the operation, and its place in its partition's work queue.
   await db.orm.em.getConnection().execute(
-    `insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
-     values (?, ?, 'PENDING', ?, ?, ?, ?, '{}', 'h')`,
+    `with op as (
+       insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash)
+       values (?, ?, 'PENDING', ?, ?, ?, ?, '{}', 'h') returning partition, seq, id
+     )
+     insert into operations.queue (partition, seq, id) select partition, seq, id from op`,
     [id, kind, randomUUID(), toLedgerId, `tx-${id}`, SOURCE_PARTITION],
   );
   return id;
