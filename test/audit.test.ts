@@ -50,3 +50,21 @@ describe('auditBooks', () => {
     expect(after.transactionIdsBookedTwice).toEqual([]);
   });
 });
+
+describe('the operations audit', () => {
+  it('reports an operation in flight that no work queue lists (no worker would ever apply it)', async () => {
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'unqueued', currencies: ['NOK'], overdraftAllowed: false, requestId: '' })).id;
+    const before = await stack.operations.inFlight();
+    const [outcome] = await stack.operations.accept([
+      { kind: 'TRANSACTION', ledgerId, transactionId: 'lost-in-queue', request: { type: 'CREDIT', amount: '5', currency: 'NOK', metadata: {} } },
+    ]);
+    if (!outcome?.ok) throw new Error('not accepted');
+    // Accepted, so queued: the audit counts it in flight and finds nothing wrong with it.
+    expect(await stack.operations.inFlight()).toEqual({ inFlight: before.inFlight + 1, unqueued: before.unqueued });
+    await stack.db.em().execute(`delete from operations.queue where id = ?`, [outcome.operation.id]);
+    expect(await stack.operations.inFlight()).toEqual({ inFlight: before.inFlight + 1, unqueued: before.unqueued + 1 });
+    // Cancelled, it is no longer in flight: nothing is missing any more.
+    await stack.operations.cancelOperation(outcome.operation.id);
+    expect(await stack.operations.inFlight()).toEqual(before);
+  });
+});

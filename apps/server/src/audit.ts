@@ -26,6 +26,7 @@ async function main(): Promise<number> {
       ['transaction ids booked by more than one operation', report.transactionIdsBookedTwice],
       ['operations whose effects do not match their status', report.operationsWithWrongEffects],
       ['ended transfers that left money in TRANSIT', report.operationsLeftInTransit],
+      ['operations in flight that no work queue lists', report.operationsNotQueued],
     ];
     for (const [title, findings] of sections) {
       console.log(`${findings.length === 0 ? 'ok  ' : 'FAIL'} ${title}${findings.length === 0 ? ': none' : ':'}`);

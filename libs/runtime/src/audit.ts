@@ -1,5 +1,5 @@
 import type { BooksFindings } from '@tally/ledgers';
-import { RETRIES_EXHAUSTED, type Operation, type OperationKind, type OperationStatus } from '@tally/operations';
+import { MAX_AUDIT_PAGE, RETRIES_EXHAUSTED, type AuditedOperation, type OperationKind } from '@tally/operations';
 import type { Infrastructure } from './infrastructure.js';
 
 /**
@@ -23,10 +23,11 @@ export interface AuditReport extends BooksFindings {
   readonly awaitingRequeueInTransit: string[];
   /** PENDING or PROCESSING: not findings, but what is still in flight. */
   readonly inFlight: number;
+  /** In flight, yet listed in no partition's work queue: no worker would ever apply them. */
+  readonly operationsNotQueued: string[];
 }
 
 const ENTRIES_WHEN_COMPLETED: Readonly<Record<OperationKind, number>> = { TRANSACTION: 1, EXCHANGE: 2, TRANSFER: 2 };
-const PAGE = 500;
 const MAX_LISTED = 20;
 
 export async function audit(infra: Infrastructure, onProgress: (checked: number) => void = () => undefined): Promise<AuditReport> {
@@ -35,43 +36,34 @@ export async function audit(infra: Infrastructure, onProgress: (checked: number)
   const inTransit: string[] = [];
   const awaiting: string[] = [];
   let checked = 0;
-  for (const status of ['COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly OperationStatus[]) {
-    let pageToken = '';
-    do {
-      const page = await infra.operations.listOperations({ ledgerId: '', status, kind: null, pageSize: PAGE, pageToken });
-      const counts = await infra.ledgers.ledgerEntryCounts(page.items.map((o) => o.id));
-      for (const op of page.items) {
-        const want = expectedEntries(op);
-        const got = counts.get(op.id) ?? 0;
-        if (got !== want) wrong.push(`operation ${op.id} (${op.kind} ${op.status}) wrote ${got} ledger entries, expected ${want}`);
-      }
-      const transfers = page.items.filter((op) => op.kind === 'TRANSFER');
-      for (const id of await infra.ledgers.unsettledTransit(transfers.map((op) => op.id))) {
-        const requeueable = transfers.find((op) => op.id === id)?.error?.code === RETRIES_EXHAUSTED;
-        if (requeueable) awaiting.push(`operation ${id} (FAILED ${RETRIES_EXHAUSTED}) holds money in TRANSIT until requeued`);
-        else inTransit.push(`operation ${id} ended with money left in TRANSIT`);
-      }
-      checked += page.items.length;
-      onProgress(checked);
-      pageToken = page.nextPageToken;
-    } while (pageToken !== '');
+  // Every ended operation, a large page at a time in acceptance order, against the entries.
+  for (let after: string | undefined = '0'; after !== undefined; ) {
+    const page: { items: AuditedOperation[]; next: string | undefined } = await infra.operations.endedOperations(after, MAX_AUDIT_PAGE);
+    const counts = await infra.ledgers.ledgerEntryCounts(page.items.map((o) => o.id));
+    for (const op of page.items) {
+      const want = expectedEntries(op);
+      const got = counts.get(op.id) ?? 0;
+      if (got !== want) wrong.push(`operation ${op.id} (${op.kind} ${op.status}) wrote ${got} ledger entries, expected ${want}`);
+    }
+    const transfers = page.items.filter((op) => op.kind === 'TRANSFER');
+    for (const id of await infra.ledgers.unsettledTransit(transfers.map((op) => op.id))) {
+      const requeueable = transfers.find((op) => op.id === id)?.errorCode === RETRIES_EXHAUSTED;
+      if (requeueable) awaiting.push(`operation ${id} (FAILED ${RETRIES_EXHAUSTED}) holds money in TRANSIT until requeued`);
+      else inTransit.push(`operation ${id} ended with money left in TRANSIT`);
+    }
+    checked += page.items.length;
+    onProgress(checked);
+    after = page.next;
   }
-  let inFlight = 0;
-  for (const status of ['PENDING', 'PROCESSING'] as const) {
-    let pageToken = '';
-    do {
-      const page = await infra.operations.listOperations({ ledgerId: '', status, kind: null, pageSize: PAGE, pageToken });
-      inFlight += page.items.length;
-      pageToken = page.nextPageToken;
-    } while (pageToken !== '');
-  }
+  const flight = await infra.operations.inFlight();
   return {
     ...books,
     operationsChecked: checked,
     operationsWithWrongEffects: capped(wrong),
     operationsLeftInTransit: capped(inTransit),
     awaitingRequeueInTransit: capped(awaiting),
-    inFlight,
+    inFlight: flight.inFlight,
+    operationsNotQueued: flight.unqueued === 0 ? [] : [`${flight.unqueued} operation(s) in flight are in no work queue`],
   };
 }
 
@@ -83,9 +75,9 @@ const capped = (findings: string[]): string[] =>
  * balance changes its result lists (none, or a transfer's debit and restore, or, after running
  * out of retries, the stages it got through).
  */
-function expectedEntries(op: Operation): number {
+function expectedEntries(op: AuditedOperation): number {
   if (op.status === 'COMPLETED') return ENTRIES_WHEN_COMPLETED[op.kind];
-  if (op.status === 'FAILED' && op.kind === 'TRANSFER') return op.result?.balanceChanges.length ?? 0;
+  if (op.status === 'FAILED' && op.kind === 'TRANSFER') return op.balanceChanges;
   return 0;
 }
 
@@ -98,6 +90,7 @@ export function isClean(report: AuditReport): boolean {
     report.transactionIdsBookedTwice,
     report.operationsWithWrongEffects,
     report.operationsLeftInTransit,
+    report.operationsNotQueued,
   ].every(
     (findings) => findings.length === 0,
   );

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
-import { createOperationsFacade, createStatusFeed, FeedHub, PartitionQueues, type OperationsFacade, type StatusFeed } from '@tally/operations';
+import {
+  createOperationsFacade,
+  createStatusFeed,
+  FeedHub,
+  PartitionQueues,
+  type LocalWorker,
+  type OperationsFacade,
+  type StatusFeed,
+} from '@tally/operations';
 import { ChannelHub, connectRedis, createRedis, type Config, type Database, type Logger, type Redis } from '@tally/platform';
 import { prepareDatabase } from './database.js';
 
@@ -21,10 +29,10 @@ export interface Infrastructure {
   readonly operations: OperationsFacade;
   readonly exchange: ExchangeFacade;
   /**
-   * Who to wake when this process accepts work for a partition: its own worker, once started
-   * (TALLY_ROLE=all), so accepted work starts at once instead of after a Redis round trip.
+   * This process's own worker, once started (TALLY_ROLE=all): accepted work wakes it at once
+   * instead of after a Redis round trip, and accepting keeps pace with it.
    */
-  onAccepted(wake: (partitions: readonly number[]) => readonly number[]): void;
+  useLocalWorker(worker: LocalWorker): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +55,7 @@ export async function openInfrastructure(config: Config, logger: Logger, options
   const channels = subscriber && new ChannelHub({ subscriber, logger });
   const feedHub = channels && new FeedHub({ channels, origin: randomUUID(), logger });
   const feed = createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) });
-  let wake: (partitions: readonly number[]) => readonly number[] = () => [];
+  let localWorker: LocalWorker | undefined;
   return {
     db,
     redis,
@@ -55,7 +63,7 @@ export async function openInfrastructure(config: Config, logger: Logger, options
     feed,
     feedHub,
     ledgers: createLedgersFacade({ db, logger, ...(channels && { invalidation: { channels, publisher: redis } }) }),
-    operations: createOperationsFacade({ db, queues, feed, partitions: config.partitions, wake: (partitions) => wake(partitions) }),
+    operations: createOperationsFacade({ db, queues, feed, partitions: config.partitions, localWorker: () => localWorker }),
     exchange: createExchangeFacade({
       db,
       redis,
@@ -69,8 +77,8 @@ export async function openInfrastructure(config: Config, logger: Logger, options
         breaker: RATE_PROVIDER_BREAKER,
       },
     }),
-    onAccepted(next) {
-      wake = next;
+    useLocalWorker(worker) {
+      localWorker = worker;
     },
     async close() {
       feedHub?.close();

@@ -54,6 +54,6 @@ export function startWorker(
     limits: { retentionMs: config.retentionHours * 3_600_000, ...limits },
   });
   worker.start();
-  infra.onAccepted((partitions) => worker.wakePartitions(partitions));
+  infra.useLocalWorker(worker);
   return worker;
 }

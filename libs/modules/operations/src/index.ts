@@ -9,9 +9,11 @@ import type { ModuleSchema } from '@tally/platform';
 import { operationsEntities, operationsMigrations } from './internal/schema.js';
 
 export { createOperationsFacade } from './internal/facade.js';
-export type { OperationsFacade, OperationsDeps } from './internal/facade.js';
+export type { LocalWorker, OperationsFacade, OperationsDeps } from './internal/facade.js';
 export type { AcceptOutcome, OperationSpec } from './internal/accept.js';
 export { MAX_ACCEPT_BATCH } from './internal/accept.js';
+export { MAX_AUDIT_PAGE } from './internal/audit-view.js';
+export type { AuditedOperation } from './internal/audit-view.js';
 export type {
   BalanceChange,
   LedgerEvent,

@@ -1,4 +1,5 @@
 import { IsolationLevel, type EntityManager } from '@mikro-orm/postgresql';
+import { statement, type Sql } from '@tally/platform';
 
 /**
  * The books' own invariants, checked on one consistent snapshot (REPEATABLE READ): every
@@ -59,30 +60,34 @@ export async function auditBooks(em: EntityManager): Promise<BooksFindings> {
   );
 }
 
+const ENTRY_COUNTS = statement(
+  'ledgers_audit_entry_counts',
+  `select operation_id, count(*)::int as n from ledgers.entry
+    where ledger_id is not null and operation_id = any($1::uuid[]) group by operation_id`,
+);
+
 /** How many entries each operation wrote on ledgers (system-side entries aside). */
-export async function ledgerEntryCounts(em: EntityManager, operationIds: readonly string[]): Promise<Map<string, number>> {
+export async function ledgerEntryCounts(sql: Sql, operationIds: readonly string[]): Promise<Map<string, number>> {
   if (operationIds.length === 0) return new Map();
-  const rows = await em.execute<Array<{ operation_id: string; n: string }>>(
-    `select operation_id, count(*)::text as n from ledgers.entry
-      where ledger_id is not null and operation_id = any(?::uuid[]) group by operation_id`,
-    [`{${operationIds.join(',')}}`],
-  );
-  return new Map(rows.map((r) => [r.operation_id, Number(r.n)]));
+  const rows = await sql.query<{ operation_id: string; n: number }>(ENTRY_COUNTS, [operationIds]);
+  return new Map(rows.map((r) => [r.operation_id, r.n]));
 }
 
 /**
  * Of these operations, those whose entries on the TRANSIT accounts do not sum to zero in some
  * currency: money a transfer took out of its source and has not yet delivered or returned.
  */
-export async function unsettledTransit(em: EntityManager, operationIds: readonly string[]): Promise<string[]> {
+const UNSETTLED_TRANSIT = statement(
+  'ledgers_audit_unsettled_transit',
+  `select distinct e.operation_id from ledgers.entry e
+     join ledgers.account a on a.id = e.account_id
+    where a.kind = 'TRANSIT' and e.operation_id = any($1::uuid[])
+    group by e.operation_id, e.currency having sum(e.amount) <> 0
+    order by e.operation_id`,
+);
+
+export async function unsettledTransit(sql: Sql, operationIds: readonly string[]): Promise<string[]> {
   if (operationIds.length === 0) return [];
-  const rows = await em.execute<Array<{ operation_id: string }>>(
-    `select distinct e.operation_id from ledgers.entry e
-       join ledgers.account a on a.id = e.account_id
-      where a.kind = 'TRANSIT' and e.operation_id = any(?::uuid[])
-      group by e.operation_id, e.currency having sum(e.amount) <> 0
-      order by e.operation_id`,
-    [`{${operationIds.join(',')}}`],
-  );
+  const rows = await sql.query<{ operation_id: string }>(UNSETTLED_TRANSIT, [operationIds]);
   return rows.map((r) => r.operation_id);
 }

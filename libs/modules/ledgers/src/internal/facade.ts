@@ -82,8 +82,8 @@ export function createLedgersFacade(deps: LedgersDeps): LedgersFacade {
     applyTransactions,
     book: bookPostings,
     auditBooks: () => auditBooks(db.em()),
-    ledgerEntryCounts: (ids) => ledgerEntryCounts(db.em(), ids),
-    unsettledTransit: (ids) => unsettledTransit(db.em(), ids),
+    ledgerEntryCounts: (ids) => ledgerEntryCounts(db.sql, ids),
+    unsettledTransit: (ids) => unsettledTransit(db.sql, ids),
     requireCurrencies: (ledgerId, codes) => requireCurrencies(directory, [ledgerId], codes),
   };
 }

@@ -1,4 +1,5 @@
 import { Coalescer, notFound, TallyError, transientKind, type Database } from '@tally/platform';
+import { endedOperations, inFlight, type AuditedOperation } from './audit-view.js';
 import { acceptOperations, MAX_ACCEPT_BATCH, type AcceptOutcome, type OperationSpec } from './accept.js';
 import { cancelOperation } from './cancel-operation.js';
 import type { StatusFeed } from './feed/status-feed.js';
@@ -22,6 +23,10 @@ export interface OperationsFacade {
   requeue(operationId: string): Promise<Operation>;
   /** Operations FAILED RETRIES_EXHAUSTED, oldest first: what operators may requeue. */
   listRequeueable(limit: number): Promise<Operation[]>;
+  /** For `npm run audit`: ended operations after `afterSeq` ('0' first), a page at a time, in acceptance order. */
+  endedOperations(afterSeq: string, limit: number): Promise<{ items: AuditedOperation[]; next: string | undefined }>;
+  /** For `npm run audit`: operations in flight, and those of them no work queue lists. */
+  inFlight(): Promise<{ inFlight: number; unqueued: number }>;
 }
 
 export interface OperationsDeps {
@@ -30,11 +35,19 @@ export interface OperationsDeps {
   /** Where committed changes go for watchers. */
   readonly feed: StatusFeed;
   readonly partitions: number;
+  /** This process's own worker (TALLY_ROLE=all), once it runs. */
+  readonly localWorker?: () => LocalWorker | undefined;
+}
+
+/** What accepting asks of a worker in the same process. */
+export interface LocalWorker {
+  /** Drains these partitions now if it holds them; answers those it holds. */
+  wakePartitions(partitions: readonly number[]): readonly number[];
   /**
-   * Wakes this process's own worker (TALLY_ROLE=all) for the partitions that just got work;
-   * answers the ones it holds.
+   * Resolves when its backlog is within bounds (or after a while regardless): accepting waits
+   * for the worker rather than piling up work it cannot apply (see ApplyLoop.caughtUp).
    */
-  readonly wake?: (partitions: readonly number[]) => readonly number[];
+  caughtUp(): Promise<void>;
 }
 
 
@@ -51,13 +64,14 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
    */
   function wake(partitions: ReadonlySet<number>): void {
     if (partitions.size === 0) return;
-    const local = new Set(deps.wake?.([...partitions]) ?? []);
+    const local = new Set(deps.localWorker?.()?.wakePartitions([...partitions]) ?? []);
     deps.queues.wake([...partitions].filter((p) => local.has(p)), LOCAL_WAKE_WINDOW_MS);
     deps.queues.wake([...partitions].filter((p) => !local.has(p)), WAKE_WINDOW_MS);
   }
 
   /** One transaction for the group, then its wake-ups and one feed message. */
   async function acceptGroup(specs: readonly OperationSpec[]): Promise<AcceptOutcome[]> {
+    await deps.localWorker?.()?.caughtUp();
     const outcomes = await acceptOperations(deps.db.sql, specs, deps.partitions);
     const waiting = new Set<number>();
     const created: Operation[] = [];
@@ -111,5 +125,7 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
       return requeued.operation;
     },
     listRequeueable: (limit) => listRequeueable(deps.db.em(), limit),
+    endedOperations: (afterSeq, limit) => endedOperations(deps.db.sql, afterSeq, limit),
+    inFlight: () => inFlight(deps.db.sql),
   };
 }

@@ -145,11 +145,18 @@ export interface FeedRecord {
   readonly json: string;
 }
 
+/** The process a feed message comes from; `undefined` when it is not a feed message. Reads only its first line. */
+export function feedMessageOrigin(message: string): string | undefined {
+  const end = message.indexOf('\n');
+  const [header, origin, extra] = (end < 0 ? message : message.slice(0, end)).split(' ');
+  return header === HEADER && origin !== undefined && origin !== '' && extra === undefined ? origin : undefined;
+}
+
 /** The origin and records of a feed message; `undefined` when it is not one. */
 export function splitFeedMessage(message: string): { origin: string; records: FeedRecord[] } | undefined {
+  const origin = feedMessageOrigin(message);
+  if (origin === undefined) return undefined;
   const lines = message.split('\n');
-  const [header, origin, extra] = (lines[0] ?? '').split(' ');
-  if (header !== HEADER || origin === undefined || extra !== undefined) return undefined;
   const records: FeedRecord[] = [];
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;

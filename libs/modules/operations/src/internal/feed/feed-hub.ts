@@ -1,6 +1,6 @@
 import type { ChannelHub, ChannelSubscription, Logger } from '@tally/platform';
 import type { LedgerEvent } from '../types.js';
-import { decodeFeedRecord, eventsOf, FEED_CHANNEL, splitFeedMessage, type OperationChange } from './feed-events.js';
+import { decodeFeedRecord, eventsOf, FEED_CHANNEL, feedMessageOrigin, splitFeedMessage, type OperationChange } from './feed-events.js';
 
 /**
  * The receiving end of the status feed in one API process: watchers register under the keys
@@ -94,12 +94,12 @@ export class FeedHub {
 
   #receive(message: string): void {
     if (this.#byKey.size === 0) return;
+    if (feedMessageOrigin(message) === this.#origin) return; // delivered locally already
     const split = splitFeedMessage(message);
     if (split === undefined) {
       this.#log.warn({ bytes: message.length }, 'ignored a malformed status feed message');
       return;
     }
-    if (split.origin === this.#origin) return; // delivered locally already
     for (const record of split.records) {
       this.#dispatch(record.keys, () => {
         const event = decodeFeedRecord(record.json);

@@ -319,6 +319,15 @@ export class LostOperationError extends Error {
  */
 export const VACUUM_QUEUE_EVERY_OPS = 20_000;
 
+const QUEUE_DEPTH = statement('operations_worker_queue_depth', `select count(*)::int as n from operations.queue where partition = any($1::int[])`);
+
+/** How many operations wait (or are in hand) in these partitions. */
+export async function queueDepth(sql: Sql, partitions: readonly number[]): Promise<number> {
+  if (partitions.length === 0) return 0;
+  const [row] = await sql.query<{ n: number }>(QUEUE_DEPTH, [partitions]);
+  return row?.n ?? 0;
+}
+
 /** Removes the work queue's dead rows (skipped, not waited for, when something holds a lock on it). */
 export async function vacuumQueue(sql: SqlPool): Promise<void> {
   await sql.maintain('vacuum (skip_locked) operations.queue');

@@ -9,6 +9,7 @@ import {
   heldByPartitions,
   LostOperationError,
   prepareHeld,
+  queueDepth,
   releaseHeld,
   VACUUM_QUEUE_EVERY_OPS,
   vacuumQueue,
@@ -25,6 +26,17 @@ import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
  * and few, and each costs a handful of round trips whatever its size. A batch that fails
  * transiently is retried, with backoff, before anything later is touched.
  */
+
+/**
+ * Flow control: past this many operations waiting in the held partitions, accepting waits
+ * for the worker (see caughtUp), so that under sustained overload the time from accepted to
+ * applied stays bounded instead of growing with a backlog.
+ */
+export const MAX_APPLY_BACKLOG_OPS = 10_000;
+/** The longest one accept waits for the worker, whatever its backlog: flow control slows, never stops. */
+export const MAX_ADMIT_WAIT_MS = 2_000;
+/** While its claims come back full, the worker counts its backlog at most this often. */
+const BACKLOG_CHECK_INTERVAL_MS = 250;
 
 export interface ApplyLoopOptions {
   readonly db: Database;
@@ -57,6 +69,11 @@ export class ApplyLoop {
   private resumeNeeded = true;
   /** The next batch, claimed by the transaction that applied the previous one (see ClaimAhead). */
   private next: HeldOperation[] = [];
+  /** Operations waiting in the held partitions, as last counted; and accepts waiting for it to fall. */
+  private backlog = 0;
+  private backlogCheckedMs = 0;
+  private backlogCounting = false;
+  private admitWaiters: Array<() => void> = [];
   /** Operations ended since the work queue was last vacuumed, and the vacuum under way. */
   private endedSinceVacuum = 0;
   private vacuuming: Promise<void> | undefined;
@@ -97,6 +114,46 @@ export class ApplyLoop {
     await this.inFlight?.catch(() => undefined);
   }
 
+  /**
+   * Resolves at once while the backlog is within MAX_APPLY_BACKLOG_OPS, else once it falls
+   * back within it, or after MAX_ADMIT_WAIT_MS.
+   */
+  caughtUp(): Promise<void> {
+    if (this.backlog <= MAX_APPLY_BACKLOG_OPS || this.stopping.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(admit, MAX_ADMIT_WAIT_MS);
+      function admit(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.admitWaiters.push(admit);
+    });
+  }
+
+  /** The backlog after a claim of `claimed` operations: all there was, or, when the claim was full, counted now and then. */
+  private noteClaimed(claimed: number): void {
+    if (claimed < this.options.maxBatchOps) return this.setBacklog(claimed);
+    if (this.backlogCounting || Date.now() - this.backlogCheckedMs < BACKLOG_CHECK_INTERVAL_MS) return;
+    this.backlogCounting = true;
+    this.backlogCheckedMs = Date.now();
+    queueDepth(this.options.db.sql, this.options.held())
+      .then(
+        (depth) => this.setBacklog(depth),
+        (error: unknown) => this.log.debug({ err: String(error) }, 'could not count the backlog'),
+      )
+      .finally(() => {
+        this.backlogCounting = false;
+      });
+  }
+
+  private setBacklog(depth: number): void {
+    this.backlog = depth;
+    if (depth > MAX_APPLY_BACKLOG_OPS) return;
+    const waiters = this.admitWaiters;
+    this.admitWaiters = [];
+    for (const admit of waiters) admit();
+  }
+
   /** The next drain first resumes what the held partitions left PROCESSING (a partition was taken, or may have been shared). */
   resume(): void {
     this.resumeNeeded = true;
@@ -105,6 +162,7 @@ export class ApplyLoop {
   /** Stops taking work, finishes the batch in hand (a retrying one, and one claimed ahead, are given back as PENDING). */
   async stop(): Promise<void> {
     this.stopping.abort();
+    this.setBacklog(0); // nobody waits for a worker that stops
     await this.running;
     const next = this.next;
     this.next = [];
@@ -161,6 +219,7 @@ export class ApplyLoop {
       const startedMs = Date.now();
       batch = await this.withConnectionRetry(() => claimNext(db.sql, held, maxBatchOps));
       if (batch.length < maxBatchOps) this.drained = startedMs;
+      this.noteClaimed(batch.length);
       this.options.publish(batch.map((h) => ({ operation: toOperation(h.row) })));
     }
     if (batch.length === 0) return 0;
@@ -221,6 +280,7 @@ export class ApplyLoop {
         if (ahead) {
           this.next = done.claimed;
           if (done.claimed.length < ahead.limit) this.drained = sentMs;
+          this.noteClaimed(done.claimed.length);
           this.options.publish(done.claimed.map((h) => ({ operation: toOperation(h.row) })));
         }
         return;

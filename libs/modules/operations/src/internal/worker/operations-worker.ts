@@ -8,6 +8,7 @@ import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { pendingForSweep, pruneEnded } from './maintenance.js';
 import BeeQueue from 'bee-queue';
 import { queueName, queueSettings, type PartitionJob } from '../queue/partition-queues.js';
+import type { LocalWorker } from '../facade.js';
 import { ApplyLoop } from './apply-loop.js';
 import { DEFAULT_LEASE_POLICY, PartitionLease, type LeasePolicy } from './partition-lease.js';
 
@@ -20,8 +21,13 @@ import { DEFAULT_LEASE_POLICY, PartitionLease, type LeasePolicy } from './partit
  */
 
 export interface WorkerLimits {
-  /** Operations applied per database transaction (all held partitions together). */
+  /** Operations applied per database transaction (by one apply loop, its partitions together). */
   readonly maxBatchOps: number;
+  /**
+   * Apply loops of one worker, each over its share of the held partitions (partition mod
+   * loops): two keep PostgreSQL busy while the worker works out the next batch.
+   */
+  readonly applyLoops: number;
   readonly lease: LeasePolicy;
   readonly backoff: BackoffPolicy;
   /** How often the recovery sweep runs. */
@@ -37,6 +43,7 @@ export interface WorkerLimits {
 
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   maxBatchOps: 500,
+  applyLoops: 2,
   lease: DEFAULT_LEASE_POLICY,
   backoff: DEFAULT_BACKOFF,
   sweepIntervalMs: 5_000,
@@ -67,13 +74,13 @@ const REGISTRY_KEY = 'tally:workers';
 /** Jobs queued this close to a drain's start still get a drain of their own. */
 const CLOCK_SKEW_MARGIN_MS = 50;
 
-export class OperationsWorker {
+export class OperationsWorker implements LocalWorker {
   readonly workerId = `worker-${randomUUID()}`;
   private readonly limits: WorkerLimits;
   private readonly lease: PartitionLease;
   /** The partitions held, each with the consumer of its queue. */
   private readonly held = new Map<number, BeeQueue<PartitionJob>>();
-  private readonly loop: ApplyLoop;
+  private readonly loops: ApplyLoop[];
   private readonly log: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -83,18 +90,34 @@ export class OperationsWorker {
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...options.limits };
     this.lease = new PartitionLease(options.redis, this.workerId, this.limits.lease);
     this.log = options.logger.child({ component: 'worker', workerId: this.workerId });
-    this.loop = new ApplyLoop({
-      db: options.db,
-      appliers: options.appliers,
-      preparers: options.preparers ?? {},
-      logger: this.log,
-      held: () => this.heldPartitions,
-      publish: (changes) => this.publish(changes),
-      handOff: (handed) => this.handOff(handed),
-      partitions: options.partitions,
-      maxBatchOps: this.limits.maxBatchOps,
-      backoff: this.limits.backoff,
-    });
+    const loops = this.limits.applyLoops;
+    if (!Number.isSafeInteger(loops) || loops < 1) throw new Error(`applyLoops must be a positive integer, got ${loops}`);
+    this.loops = Array.from(
+      { length: loops },
+      (_, i) =>
+        new ApplyLoop({
+          db: options.db,
+          appliers: options.appliers,
+          preparers: options.preparers ?? {},
+          logger: this.log,
+          held: () => this.heldPartitions.filter((p) => p % loops === i),
+          publish: (changes) => this.publish(changes),
+          handOff: (handed) => this.handOff(handed),
+          partitions: options.partitions,
+          maxBatchOps: this.limits.maxBatchOps,
+          backoff: this.limits.backoff,
+        }),
+    );
+  }
+
+  /** The loop applying `partition`. */
+  private loopOf(partition: number): ApplyLoop {
+    return this.loops[partition % this.loops.length]!;
+  }
+
+  /** Drains the loops of these partitions. */
+  private drainPartitions(partitions: Iterable<number>): void {
+    for (const loop of new Set([...partitions].map((p) => this.loopOf(p)))) void loop.drain();
   }
 
   /** The partitions this worker applies right now. */
@@ -126,7 +149,7 @@ export class OperationsWorker {
     if (handed.length === 0) return;
     const partitions = new Set(handed.map((h) => h.partition));
     const local = [...partitions].filter((p) => this.held.has(p));
-    if (local.length > 0) void this.loop.drain();
+    this.drainPartitions(local);
     this.options.queues.wake(local, LOCAL_WAKE_WINDOW_MS);
     this.options.queues.wake([...partitions].filter((p) => !this.held.has(p)), WAKE_WINDOW_MS);
   };
@@ -170,8 +193,8 @@ export class OperationsWorker {
       const partition = (offset + i) % partitions;
       if (this.held.has(partition) || !(await this.lease.acquire(partition))) continue;
       this.held.set(partition, this.consume(partition));
-      this.loop.resume();
-      void this.loop.drain();
+      this.loopOf(partition).resume();
+      void this.loopOf(partition).drain();
       this.log.info({ partition }, 'partition taken');
     }
   }
@@ -180,7 +203,8 @@ export class OperationsWorker {
   private consume(partition: number): BeeQueue<PartitionJob> {
     const queue = new BeeQueue<PartitionJob>(queueName(partition), queueSettings(this.options.redisUrl, true));
     queue.on('error', (error) => this.log.debug({ err: error.message, partition }, 'queue connection error'));
-    queue.process(1, (job) => (job.data.queuedAtMs < this.loop.drainedAsOfMs - CLOCK_SKEW_MARGIN_MS ? Promise.resolve() : this.loop.drain()));
+    const loop = this.loopOf(partition);
+    queue.process(1, (job) => (job.data.queuedAtMs < loop.drainedAsOfMs - CLOCK_SKEW_MARGIN_MS ? Promise.resolve() : loop.drain()));
     return queue;
   }
 
@@ -188,7 +212,7 @@ export class OperationsWorker {
   private async drop(partition: number, release: boolean): Promise<void> {
     const queue = this.held.get(partition);
     this.held.delete(partition);
-    await Promise.allSettled([queue?.close(this.limits.stopGraceMs), this.loop.batchDone()]);
+    await Promise.allSettled([queue?.close(this.limits.stopGraceMs), this.loopOf(partition).batchDone()]);
     if (release) await this.lease.release(partition).catch(() => undefined);
   }
 
@@ -196,7 +220,7 @@ export class OperationsWorker {
   async sweep(): Promise<number> {
     const held = this.heldPartitions;
     // Also look again for operations left PROCESSING (a worker that shared a partition by mistake, and died).
-    this.loop.resume();
+    for (const loop of this.loops) loop.resume();
     const pending = await pendingForSweep(this.options.db.em(), held, this.limits.sweepAfterMs);
     if (pending.length === 0) return 0;
     await this.options.queues.enqueue(pending.map((p) => p.partition));
@@ -213,13 +237,18 @@ export class OperationsWorker {
 
   /** Drains every held partition now, without waiting for a job or the sweep (tests use it to race workers). */
   wake(): void {
-    void this.loop.drain();
+    for (const loop of this.loops) void loop.drain();
+  }
+
+  /** Resolves when this worker's backlog is within bounds (see ApplyLoop.caughtUp). */
+  caughtUp(): Promise<void> {
+    return Promise.all(this.loops.map((loop) => loop.caughtUp())).then(() => undefined);
   }
 
   /** Drains now if this worker holds any of these partitions (work accepted by this very process); answers those it holds. */
   wakePartitions(partitions: readonly number[]): number[] {
     const held = partitions.filter((p) => this.held.has(p));
-    if (held.length > 0) void this.loop.drain();
+    this.drainPartitions(held);
     return held;
   }
 
@@ -229,7 +258,7 @@ export class OperationsWorker {
     this.stopped = true;
     for (const timer of this.timers) clearInterval(timer);
     await this.rebalancing;
-    await this.loop.stop();
+    await Promise.all(this.loops.map((loop) => loop.stop()));
     await Promise.allSettled(this.heldPartitions.map((p) => this.drop(p, true)));
     await this.options.redis.zrem(REGISTRY_KEY, this.workerId).catch(() => undefined);
     this.log.info('worker stopped');
