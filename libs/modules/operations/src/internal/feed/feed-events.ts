@@ -126,6 +126,7 @@ export function eventsOf(change: OperationChange): KeyedEvent[] {
 
 /** One feed message for the changes of one commit (or several), from process `origin`. */
 export function encodeFeedMessage(origin: string, changes: readonly OperationChange[]): string {
+  if (origin === '' || /\s/.test(origin)) throw new Error(`a feed origin is one word, got ${JSON.stringify(origin)}`);
   const lines = [`${HEADER} ${origin}`];
   for (const change of changes) {
     for (const { keys, event } of eventsOf(change)) lines.push(`${keys.join(',')}\t${JSON.stringify(toFeedEvent(event))}`);

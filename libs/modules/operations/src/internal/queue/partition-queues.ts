@@ -65,10 +65,19 @@ export function queueSettings(redisUrl: string, isWorker: boolean): BeeQueue.Que
   };
 }
 
-/** When a partition last got a job from this process, and the job that will end its window. */
+/** How long queueing a job may take before it counts as failed (the sweep queues it later). */
+export const ENQUEUE_TIMEOUT_MS = 1_000;
+
+/**
+ * When a partition last got a job from this process, the job that will end its window, and the
+ * job being queued: at most one at a time per partition, so that while Redis is away wake-ups
+ * do not pile up unanswered (one more is queued when it settles, covering the calls meanwhile).
+ */
 interface WakeWindow {
   lastQueuedMs: number;
   trailing?: { readonly dueMs: number; readonly timer: NodeJS.Timeout };
+  queueing: boolean;
+  queueAgain: boolean;
 }
 
 /** Producer side: the API queues what it accepted; the sweep re-queues what went missing. */
@@ -90,10 +99,10 @@ export class PartitionQueues {
     const now = Date.now();
     for (const partition of partitions) {
       let window = this.windows.get(partition);
-      if (window === undefined) this.windows.set(partition, (window = { lastQueuedMs: Number.NEGATIVE_INFINITY }));
+      if (window === undefined) this.windows.set(partition, (window = { lastQueuedMs: Number.NEGATIVE_INFINITY, queueing: false, queueAgain: false }));
       if (now - window.lastQueuedMs >= windowMs) {
         window.lastQueuedMs = now;
-        this.queueNow(partition);
+        this.queueNow(partition, window);
         continue;
       }
       const dueMs = window.lastQueuedMs + windowMs;
@@ -103,16 +112,28 @@ export class PartitionQueues {
       const timer = setTimeout(() => {
         ending.trailing = undefined;
         ending.lastQueuedMs = Date.now();
-        this.queueNow(partition);
+        this.queueNow(partition, ending);
       }, dueMs - now);
       window.trailing = { dueMs, timer };
     }
   }
 
-  /** Queues a job on each partition now. Rejects if Redis cannot take them. */
+  /** Queues a job on each partition now. Rejects if Redis cannot take them within ENQUEUE_TIMEOUT_MS. */
   async enqueue(partitions: Iterable<number>): Promise<void> {
     const queuedAtMs = Date.now();
-    await Promise.all([...new Set(partitions)].map(async (partition) => void (await this.queue(partition).createJob({ queuedAtMs }).save())));
+    const saved = Promise.all([...new Set(partitions)].map(async (partition) => void (await this.queue(partition).createJob({ queuedAtMs }).save())));
+    saved.catch(() => undefined); // after a timeout, nobody awaits it
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        saved,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`Redis did not take the job within ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
@@ -122,10 +143,21 @@ export class PartitionQueues {
     this.queues.clear();
   }
 
-  private queueNow(partition: number): void {
-    this.enqueue([partition]).catch((error: unknown) =>
-      this.logger.warn({ err: String(error), partition }, 'could not queue a wake-up; the recovery sweep will queue it'),
-    );
+  private queueNow(partition: number, window: WakeWindow): void {
+    if (window.queueing) {
+      window.queueAgain = true;
+      return;
+    }
+    window.queueing = true;
+    this.enqueue([partition])
+      .catch((error: unknown) => this.logger.warn({ err: String(error), partition }, 'could not queue a wake-up; the recovery sweep will queue it'))
+      .finally(() => {
+        window.queueing = false;
+        if (!window.queueAgain) return;
+        window.queueAgain = false;
+        window.lastQueuedMs = Date.now();
+        this.queueNow(partition, window);
+      });
   }
 
   private queue(partition: number): BeeQueue<PartitionJob> {

@@ -27,12 +27,6 @@ import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
  * transiently is retried, with backoff, before anything later is touched.
  */
 
-/**
- * Flow control: past this many operations waiting in the held partitions, accepting waits
- * for the worker (see caughtUp), so that under sustained overload the time from accepted to
- * applied stays bounded instead of growing with a backlog.
- */
-export const MAX_APPLY_BACKLOG_OPS = 10_000;
 /** The longest one accept waits for the worker, whatever its backlog: flow control slows, never stops. */
 export const MAX_ADMIT_WAIT_MS = 2_000;
 /** While its claims come back full, the worker counts its backlog at most this often. */
@@ -52,6 +46,12 @@ export interface ApplyLoopOptions {
   /** How many partitions there are: where a handed-off operation goes. */
   readonly partitions: number;
   readonly maxBatchOps: number;
+  /**
+   * Flow control: past this many operations waiting in the held partitions, accepting waits
+   * for the worker (see caughtUp), so that under sustained overload the time from accepted to
+   * applied stays bounded instead of growing with a backlog.
+   */
+  readonly maxBacklogOps: number;
   readonly backoff: BackoffPolicy;
 }
 
@@ -114,12 +114,17 @@ export class ApplyLoop {
     await this.inFlight?.catch(() => undefined);
   }
 
+  /** Operations waiting in the held partitions, as last counted (0 when the last claim took them all). */
+  get backlogOps(): number {
+    return this.backlog;
+  }
+
   /**
-   * Resolves at once while the backlog is within MAX_APPLY_BACKLOG_OPS, else once it falls
-   * back within it, or after MAX_ADMIT_WAIT_MS.
+   * Resolves at once while the backlog is within `maxBacklogOps`, else once it falls back
+   * within it, or after MAX_ADMIT_WAIT_MS.
    */
   caughtUp(): Promise<void> {
-    if (this.backlog <= MAX_APPLY_BACKLOG_OPS || this.stopping.signal.aborted) return Promise.resolve();
+    if (this.backlog <= this.options.maxBacklogOps || this.stopping.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(admit, MAX_ADMIT_WAIT_MS);
       function admit(): void {
@@ -148,7 +153,7 @@ export class ApplyLoop {
 
   private setBacklog(depth: number): void {
     this.backlog = depth;
-    if (depth > MAX_APPLY_BACKLOG_OPS) return;
+    if (depth > this.options.maxBacklogOps) return;
     const waiters = this.admitWaiters;
     this.admitWaiters = [];
     for (const admit of waiters) admit();

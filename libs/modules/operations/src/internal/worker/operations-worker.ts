@@ -28,6 +28,8 @@ export interface WorkerLimits {
    * loops): two keep PostgreSQL busy while the worker works out the next batch.
    */
   readonly applyLoops: number;
+  /** Operations waiting in one loop's partitions past which accepting waits for it (see ApplyLoop). */
+  readonly maxBacklogOps: number;
   readonly lease: LeasePolicy;
   readonly backoff: BackoffPolicy;
   /** How often the recovery sweep runs. */
@@ -44,6 +46,7 @@ export interface WorkerLimits {
 export const DEFAULT_WORKER_LIMITS: WorkerLimits = {
   maxBatchOps: 500,
   applyLoops: 2,
+  maxBacklogOps: 10_000,
   lease: DEFAULT_LEASE_POLICY,
   backoff: DEFAULT_BACKOFF,
   sweepIntervalMs: 5_000,
@@ -105,6 +108,7 @@ export class OperationsWorker implements LocalWorker {
           handOff: (handed) => this.handOff(handed),
           partitions: options.partitions,
           maxBatchOps: this.limits.maxBatchOps,
+          maxBacklogOps: this.limits.maxBacklogOps,
           backoff: this.limits.backoff,
         }),
     );

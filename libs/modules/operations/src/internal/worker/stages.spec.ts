@@ -51,6 +51,12 @@ async function accepted(kind: 'TRANSFER' | 'EXCHANGE', toLedgerId: string | null
 }
 const acceptedTransfer = (toLedgerId: string) => accepted('TRANSFER', toLedgerId);
 
+/** The partitions whose work queue lists the operation. */
+async function queuedIn(id: string): Promise<number[]> {
+  const rows = await db.em().getConnection().execute<Array<{ partition: number }>>(`select partition from operations.queue where id = ?`, [id]);
+  return rows.map((r) => Number(r.partition));
+}
+
 const at = new Date('2026-11-25T12:00:00Z');
 const change = (ledgerId: string, amount: bigint) => ({ ledgerId, currency: 'EUR', amount, balanceAfter: amount });
 
@@ -93,6 +99,8 @@ describe('handing an operation to another ledger between stages', () => {
     expect(handed?.balanceChanges).toHaveLength(1);
     expect(handed?.operation.result?.balanceChanges).toHaveLength(1);
 
+    // Its place in the work queue moved with it, to the target ledger's partition.
+    expect(await queuedIn(id)).toEqual([partitionOf(target, PARTITIONS)]);
     // In flight: shown PROCESSING, listed on the target ledger too, never cancelled.
     expect((await readOperations(db.sql, [id]))[0]?.status).toBe('PROCESSING');
     const onTarget = await listOperations(db.em(), { ledgerId: target, status: 'PROCESSING', kind: null, pageSize: 10, pageToken: '' });
@@ -113,6 +121,7 @@ describe('handing an operation to another ledger between stages', () => {
     expect(second.handedOff).toEqual([]);
     const done = second.changes[0]!.operation;
     expect(done).toMatchObject({ status: 'COMPLETED', version: 5n, steps: [{ name: 'SOURCE_DEBITED' }, { name: 'TARGET_CREDITED' }] });
+    expect(await queuedIn(id)).toEqual([]); // ended: out of every work queue
     expect(done.result?.balanceChanges.map((c) => c.amount)).toEqual([-5n, 5n]);
     expect(second.changes[0]!.balanceChanges).toEqual([change(target, 5n)]);
   });
