@@ -196,6 +196,8 @@ export async function applyHeld(
       start = end;
     }
     const finished = finish(tx, batch, outcomes, extraAttempts, partitions);
+    // When the transaction fails, its own error is what the caller sees; this one is not awaited.
+    finished.catch(() => undefined);
     const next = claimAhead && claimAhead.partitions.length > 0 ? claimRows(tx, claimAhead.partitions, claimAhead.limit) : undefined;
     return { finished, next };
   }).catch((error: unknown) => {
@@ -209,6 +211,10 @@ export async function applyHeld(
  * Every operation's outcome, written only where the operation is still PROCESSING at the
  * version the worker holds; when one is not (another worker took it), the statement raises
  * (operations.expect_rows) and nothing of the batch commits.
+ *
+ * The check is the outer side of a left join, so PostgreSQL always evaluates it: joined the
+ * other way round, an empty `updated` (every operation lost) would skip the check and the
+ * batch's effects would commit without any of its status changes.
  */
 const FINISH = statement(
   'operations_worker_finish',
@@ -220,10 +226,10 @@ const FINISH = statement(
                                              stage smallint, partition int, progress jsonb)
       where o.id = x.id and o.status = 'PROCESSING' and o.version = x.version
       returning o.id, o.update_time
-   ), checked as (
-     select operations.expect_rows(count(*), $3, 'finishing a batch') from updated
    )
-   select u.id, u.update_time from updated u cross join checked`,
+   select u.id, u.update_time
+     from (select operations.expect_rows((select count(*) from updated), $3, 'finishing a batch')) as checked
+     left join updated u on true`,
 );
 
 /** Ended operations leave the work queue; handed-off ones move to their next partition's. */
@@ -291,9 +297,9 @@ function finish(
     .filter(({ after }) => after.status === 'PENDING')
     .map(({ before, after }) => ({ partition: before.partition, seq: before.seq, to_partition: after.partition }));
   void sql.defer(SETTLE_QUEUE, [JSON.stringify(ended), JSON.stringify(moved)]);
-  const updated = sql.defer<{ id: string; update_time: Date }>(FINISH, [extraAttempts, JSON.stringify(changes), batch.length]);
+  const updated = sql.defer<{ id: string | null; update_time: Date }>(FINISH, [extraAttempts, JSON.stringify(changes), batch.length]);
   return updated.then((confirmed) => {
-    const updateTimes = new Map(confirmed.map((u) => [u.id, u.update_time]));
+    const updateTimes = new Map(confirmed.filter((u) => u.id !== null).map((u) => [u.id, u.update_time]));
     const written = rows.map(({ after, made }) => ({ row: { ...after, updateTime: updateTimes.get(after.id)! }, made }));
     return {
       changes: written.map(({ row, made }) => ({ operation: toOperation(row), balanceChanges: made })),
