@@ -69,7 +69,7 @@ export function createLedgersFacade(deps: LedgersDeps): LedgersFacade {
     return after;
   };
   return {
-    createLedger: (input) => createLedger(db.em(), input),
+    createLedger: (input) => createLedger(db.sql, input),
     getLedger: (ledgerId) => getLedger(db.em(), ledgerId),
     requireLedger: async (ledgerId) => requireCurrencies(directory, [validateLedgerId(ledgerId)], []),
     listLedgers: (page) => listLedgers(db.em(), page),
