@@ -102,7 +102,7 @@ export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking
   if (badRestore) throw new Error(`a restore leg must be a credit: ${badRestore.delta} ${badRestore.currency} on ledger ${badRestore.ledgerId}`);
   if (legs.length === 0) return bookings.map((b) => ('refused' in b ? b.refused : { ok: true, balanceChanges: [] }));
   const { tx, shard } = ctx;
-  const wanted = legs.map((l) => ({ ledger_id: l.ledgerId, currency: l.currency }));
+  const wanted = [...new Map(legs.map((l) => [`${l.ledgerId}/${l.currency}`, { ledger_id: l.ledgerId, currency: l.currency }])).values()];
   const systemWanted = [...new Set(legs.map((l) => `${l.counterparty}/${l.currency}`))].sort().map((k) => {
     const [kind, currency] = k.split('/') as [string, string];
     return { kind, currency };
@@ -184,21 +184,28 @@ export async function bookPostings(ctx: ApplyContext, bookings: readonly Booking
 
   const touched = [...accounts.values(), ...system.values()].map((a) => ({ id: a.id, balance: a.balance.toString() }));
   // Sent now, confirmed before the worker's transaction commits: they travel with its status writes.
-  void tx.defer(UPDATE_BALANCES, [JSON.stringify(touched)]);
+  void tx.defer(UPDATE_BALANCES, [JSON.stringify(touched), touched.map((a) => a.id)]);
   void tx.defer(INSERT_ENTRIES, [entries.length / 2, JSON.stringify(entries)]);
   return results;
 }
 
-/** Every ledger account the batch books on, locked in id order (two workers never deadlock). */
+/**
+ * Every ledger account the batch books on, locked in (ledger, currency) order, the same for
+ * every worker, so two never deadlock. Each is looked up on its own through the unique index
+ * (a lateral lookup the planner keeps whatever its statistics say: joined on the list, it may
+ * scan every account).
+ */
 const LOCK_ACCOUNTS = statement(
   'ledgers_book_lock_accounts',
-  `select a.id, a.ledger_id, a.currency::text as currency, a.balance, a.enabled, l.overdraft_allowed
-     from ledgers.account a
-     join ledgers.ledger l on l.id = a.ledger_id
-    where a.kind = 'LEDGER'
-      and (a.ledger_id, a.currency) in (select x.ledger_id, x.currency from jsonb_to_recordset($1::jsonb) as x(ledger_id uuid, currency text))
-    order by a.id
-      for update of a`,
+  `select a.id, a.ledger_id, a.currency::text as currency, a.balance, a.enabled,
+          (select l.overdraft_allowed from ledgers.ledger l where l.id = a.ledger_id) as overdraft_allowed
+     from (select * from jsonb_to_recordset($1::jsonb) as x(ledger_id uuid, currency char(3)) order by x.ledger_id, x.currency) as x
+     cross join lateral (
+       select * from ledgers.account
+        where kind = 'LEDGER' and ledger_id = x.ledger_id and currency = x.currency
+        limit 1
+          for update
+     ) as a`,
 );
 
 /** The shard's system accounts, created on first use; the upsert also locks them. */
@@ -210,11 +217,12 @@ const UPSERT_SYSTEM_ACCOUNTS = statement(
    returning id, kind, currency::text as currency, balance`,
 );
 
+/** The accounts found through their primary key (`= any`), not by joining the list to the table. */
 const UPDATE_BALANCES = statement(
   'ledgers_book_balances',
   `update ledgers.account a set balance = x.balance, update_time = now()
      from jsonb_to_recordset($1::jsonb) as x(id bigint, balance bigint)
-    where a.id = x.id and a.balance <> x.balance`,
+    where a.id = any($2::bigint[]) and a.id = x.id and a.balance <> x.balance`,
 );
 
 /** Two entries per posting, numbered in the batch's order; each posting gets the next posting id. */

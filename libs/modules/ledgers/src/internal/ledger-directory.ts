@@ -44,13 +44,13 @@ const MAX_IDS_PER_LOOKUP = 1_000;
 const MAX_WAITING_LOOKUPS = 100_000;
 export const LEDGER_CHANGES_CHANNEL = 'tally:ledgers:changed';
 
+/** Each ledger's enabled currencies through the account index, a subquery per ledger (a join may scan every account). */
 const LOOKUP = statement(
   'ledgers_directory_lookup',
-  `select l.id, l.overdraft_allowed, coalesce(array_agg(a.currency::text) filter (where a.enabled), '{}') as enabled
+  `select l.id, l.overdraft_allowed,
+          coalesce((select array_agg(a.currency::text) from ledgers.account a where a.kind = 'LEDGER' and a.ledger_id = l.id and a.enabled), '{}') as enabled
      from ledgers.ledger l
-     left join ledgers.account a on a.ledger_id = l.id and a.kind = 'LEDGER'
-    where l.id = any($1::uuid[])
-    group by l.id`,
+    where l.id = any($1::uuid[])`,
 );
 
 interface Entry {

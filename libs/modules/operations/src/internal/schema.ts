@@ -307,6 +307,16 @@ class OperationsExpectRows extends Migration {
   }
 }
 
+/**
+ * The work queue found by seq: an operation is listed at most once (its seq is its own), and
+ * the worker removes or moves the rows of a finished batch by seq, through this index.
+ */
+class OperationsQueueBySeq extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`create unique index queue_seq on operations.queue (seq)`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
@@ -315,6 +325,7 @@ export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0005-work-queue', class: OperationsWorkQueue },
   { name: 'operations-0006-accept-function', class: OperationsAcceptFunction },
   { name: 'operations-0007-expect-rows', class: OperationsExpectRows },
+  { name: 'operations-0008-queue-by-seq', class: OperationsQueueBySeq },
 ];
 
 export const operationsEntities = [OperationEntity] as const;

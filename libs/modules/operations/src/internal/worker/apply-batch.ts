@@ -232,17 +232,19 @@ const FINISH = statement(
      left join updated u on true`,
 );
 
-/** Ended operations leave the work queue; handed-off ones move to their next partition's. */
+/**
+ * Ended operations leave the work queue; handed-off ones move to their next partition's. Rows
+ * are found by seq through its own index (`= any`): joined on a list, the planner would take
+ * the queue's statistics (often stale, the table churns) and might scan the whole queue.
+ */
 const SETTLE_QUEUE = statement(
   'operations_worker_settle_queue',
   `with ended as (
-     delete from operations.queue q
-      using jsonb_to_recordset($1::jsonb) as x(partition int, seq bigint)
-      where q.partition = x.partition and q.seq = x.seq
+     delete from operations.queue where seq = any($1::bigint[])
    )
    update operations.queue q set partition = x.to_partition
-     from jsonb_to_recordset($2::jsonb) as x(partition int, seq bigint, to_partition int)
-    where q.partition = x.partition and q.seq = x.seq`,
+     from jsonb_to_recordset($3::jsonb) as x(seq bigint, to_partition int)
+    where q.seq = any($2::bigint[]) and q.seq = x.seq`,
 );
 
 /**
@@ -292,11 +294,9 @@ function finish(
     partition: after.partition,
     progress: after.progress,
   }));
-  const ended = rows.filter(({ after }) => after.status !== 'PENDING').map(({ before }) => ({ partition: before.partition, seq: before.seq }));
-  const moved = rows
-    .filter(({ after }) => after.status === 'PENDING')
-    .map(({ before, after }) => ({ partition: before.partition, seq: before.seq, to_partition: after.partition }));
-  void sql.defer(SETTLE_QUEUE, [JSON.stringify(ended), JSON.stringify(moved)]);
+  const ended = rows.filter(({ after }) => after.status !== 'PENDING').map(({ before }) => before.seq);
+  const moved = rows.filter(({ after }) => after.status === 'PENDING').map(({ before, after }) => ({ seq: before.seq, to_partition: after.partition }));
+  void sql.defer(SETTLE_QUEUE, [ended, moved.map((m) => m.seq), JSON.stringify(moved)]);
   const updated = sql.defer<{ id: string | null; update_time: Date }>(FINISH, [extraAttempts, JSON.stringify(changes), batch.length]);
   return updated.then((confirmed) => {
     const updateTimes = new Map(confirmed.filter((u) => u.id !== null).map((u) => [u.id, u.update_time]));
