@@ -8,6 +8,7 @@
 import { figuresOf } from './figures.js';
 import { gitCommit, machineFacts } from './machine.js';
 import { parseCommandLine, USAGE } from './options.js';
+import { settingsLine } from './pg-counts.js';
 import { Progress } from './progress.js';
 import { figuresJson, formatTable, writeJson } from './report.js';
 import { runPhases } from './run.js';
@@ -57,8 +58,7 @@ try {
   const baselineTps = results.baseline?.tps;
   const audit = results.audit ? (results.audit.passed ? 'passed' : `FAILED (exit ${results.audit.exitCode})`) : 'not run';
   const durability = record.durability;
-  const durable = durability ? `fsync=${durability.fsync}, synchronous_commit=${durability.synchronousCommit}` : 'unknown';
-  console.log(formatTable(figures, baselineTps, [['PostgreSQL durability', durable], ['audit', audit]]));
+  console.log(formatTable(figures, baselineTps, [['PostgreSQL settings', durability ? settingsLine(durability) : 'unknown'], ['audit', audit]]));
   for (const problem of problems) progress.say(`PROBLEM: ${problem}`);
   exitCode = problems.length > 0 ? 1 : 0;
   if (options.jsonPath) {

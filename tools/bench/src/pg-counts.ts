@@ -36,10 +36,18 @@ export interface Outcome {
   readonly count: number;
 }
 
+/** The PostgreSQL settings that change what the figures mean. */
 export interface Durability {
   readonly fsync: string;
   readonly synchronousCommit: string;
+  /** Off, nothing vacuums or analyzes the tables but what Tally runs itself (the work queue): long runs slow down. */
+  readonly autovacuum: string;
   readonly serverVersion: string;
+}
+
+/** How the settings read in a line: `fsync=on, synchronous_commit=on, autovacuum=on`. */
+export function settingsLine(d: Durability): string {
+  return `fsync=${d.fsync}, synchronous_commit=${d.synchronousCommit}, autovacuum=${d.autovacuum}`;
 }
 
 const PHASE_ROWS = `from operations.operation where seq > $1 and starts_with(transaction_id, $2)`;
@@ -101,7 +109,12 @@ export class OperationCounts {
       const { rows } = await this.#pool.query<Record<string, string>>(`show ${name}`);
       return Object.values(rows[0]!)[0]!;
     };
-    return { fsync: await show('fsync'), synchronousCommit: await show('synchronous_commit'), serverVersion: await show('server_version') };
+    return {
+      fsync: await show('fsync'),
+      synchronousCommit: await show('synchronous_commit'),
+      autovacuum: await show('autovacuum'),
+      serverVersion: await show('server_version'),
+    };
   }
 
   close(): Promise<void> {

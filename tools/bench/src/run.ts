@@ -9,7 +9,7 @@ import { setUpLedgers } from './phases/setup.js';
 import { soak } from './phases/soak.js';
 import { batchedSubmits, singleSubmits } from './phases/submits.js';
 import { watches } from './phases/watches.js';
-import { OperationCounts, type Durability } from './pg-counts.js';
+import { OperationCounts, settingsLine, type Durability } from './pg-counts.js';
 import type { Progress } from './progress.js';
 import type { RunResults } from './results.js';
 import { findListeningPid, MB, ServerProcess } from './server-process.js';
@@ -38,9 +38,12 @@ export async function runPhases(options: BenchOptions, runId: string, progress: 
     await counts.check();
     const durability = await counts.durability();
     record.durability = durability;
-    progress.say(`PostgreSQL ${durability.serverVersion}: fsync=${durability.fsync}, synchronous_commit=${durability.synchronousCommit}`);
+    progress.say(`PostgreSQL ${durability.serverVersion}: ${settingsLine(durability)}`);
     if (durability.fsync !== 'on' || durability.synchronousCommit === 'off') {
-      progress.say('WARNING: PostgreSQL is NOT durable (fsync or synchronous_commit is off): the brief measures with fsync on; these figures flatter the server');
+      progress.say('WARNING: PostgreSQL is NOT durable (fsync or synchronous_commit is off): the targets assume fsync on; these figures flatter the server');
+    }
+    if (durability.autovacuum !== 'on') {
+      progress.say('note: autovacuum is off: tables are neither vacuumed nor analyzed during the run (Tally vacuums only its work queue)');
     }
     // The baseline and the audit alone need no server; the load phases need it answering.
     if (phases.has('setup')) {
