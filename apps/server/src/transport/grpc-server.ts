@@ -187,7 +187,11 @@ function handlerContext(call: ServerCall, method: DescMethod): ReturnType<typeof
     timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
     requestHeader: headersFromMetadata(call.metadata),
   });
-  call.once('cancelled', () => context.abort(new ConnectError('the client cancelled the call', Code.Canceled)));
+  // grpc-js reports every closed stream as cancelled, also after the call was answered (then
+  // the context is already aborted with CALL_ENDED): only a call still running is cancelled.
+  call.once('cancelled', () => {
+    if (!context.signal.aborted) context.abort(new ConnectError('the client cancelled the call', Code.Canceled));
+  });
   return context;
 }
 
