@@ -22,10 +22,7 @@ if [ -z "${TALLY_RATES_URL:-}" ]; then
 fi
 
 log "starting Tally"
-# V8 would let the old generation grow to several times the live data between full
-# collections (under load: 90 MB live, 330 MB of heap, 420 MB resident); a 256 MB ceiling
-# keeps the process near 250 MB with the same throughput (docs/performance.md, "Memory").
-node --max-old-space-size=256 apps/server/dist/main.js &
+node apps/server/dist/main.js &
 server=$!
 # Forward a stop request to Tally and wait for it to finish shutting down.
 trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
