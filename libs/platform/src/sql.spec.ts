@@ -15,6 +15,9 @@ const pool = new SqlPool({
 const CREATE = `create table if not exists platform_spec_sql (k text primary key, v int not null check (v >= 0))`;
 const PUT = statement('platform_spec_put', `insert into platform_spec_sql (k, v) values ($1, $2)`);
 const GET = statement('platform_spec_get', `select v from platform_spec_sql where k = $1`);
+const BACKEND = statement('platform_spec_backend', `select pg_backend_pid() as pid`);
+const TERMINATE = statement('platform_spec_terminate', `select pg_terminate_backend($1)`);
+const ALIVE = statement('platform_spec_alive', `select count(*)::int as n from pg_stat_activity where pid = $1`);
 let run = 0;
 let key: (name: string) => string;
 
@@ -60,6 +63,23 @@ describe('SqlPool transactions', () => {
     ).rejects.toThrow('changed my mind');
     expect(await value(key('in flight'))).toBeUndefined();
     // Both connections still work (the failed one was rolled back, not left mid-transaction).
+    await Promise.all([pool.query(GET, [key('x')]), pool.query(GET, [key('y')])]);
+  });
+
+  it('fail, and leave the process standing, when the connection drops between statements', async () => {
+    const dropped = pool.transaction(async (tx) => {
+      await tx.query(PUT, [key('before the drop'), 1]);
+      const [{ pid }] = (await tx.query<{ pid: number }>(BACKEND)) as [{ pid: number }];
+      // The other connection ends this one's backend while no statement of it is in flight:
+      // the connection reports the loss as an 'error' event, with nobody waiting on a query.
+      await pool.query(TERMINATE, [pid]);
+      while ((await pool.query<{ n: number }>(ALIVE, [pid]))[0]!.n > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await tx.query(GET, [key('before the drop')]);
+    });
+    await expect(dropped).rejects.toThrow();
+    expect(await value(key('before the drop'))).toBeUndefined();
+    // The dropped connection was discarded; the pool serves on fresh ones.
     await Promise.all([pool.query(GET, [key('x')]), pool.query(GET, [key('y')])]);
   });
 });

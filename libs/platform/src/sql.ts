@@ -82,9 +82,10 @@ export class SqlPool implements Sql {
       // Connections are replaced every 30 s, and their statements planned anew. PostgreSQL
       // settles on a generic plan for a prepared statement after five executions and keeps it
       // for the connection's life: planned while the tables were small (a fresh database), a
-      // join on a list of ids stays a sequential scan as they grow, and the worker's status
-      // update went from 0.5 ms to 40 ms a call over a 200,000-operation run. Planning every
-      // execution instead (plan_cache_mode=force_custom_plan) cost 10-15% of the throughput.
+      // join on a list of ids stays a sequential scan as they grow. The worker's status update
+      // averaged 15 ms a call over the bench's first 90,000 operations and 38 ms by 170,000,
+      // against about 1 ms with fresh plans (docs/performance.md, step 6). Planning every
+      // execution instead (plan_cache_mode=force_custom_plan) cost 8-15% of the throughput.
       maxLifetimeSeconds: 30,
       // Documented node-postgres option (pg 8.16+): queries are sent without waiting for the
       // previous answer. Pool clients are used by one caller at a time, as without it.
@@ -125,6 +126,13 @@ export class SqlPool implements Sql {
     const client = await this.#pool.connect();
     const tx = new Transaction(client);
     let broken: Error | undefined;
+    // A connection that drops while checked out (PostgreSQL restarting, the network cut) fails
+    // the statements in flight and then emits 'error'; the pool listens only to idle ones, so
+    // without this listener the error would be uncaught and end the process.
+    const lost = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', lost);
     try {
       tx.send('begin');
       const answer = await work(tx);
@@ -141,6 +149,7 @@ export class SqlPool implements Sql {
       }
       throw error;
     } finally {
+      client.removeListener('error', lost);
       client.release(broken);
     }
   }
