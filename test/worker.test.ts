@@ -72,8 +72,8 @@ describe('two workers on the same partitions by mistake', () => {
         ...Array.from({ length: 10 }, (_, i) => debit(spender, `spend-${i}`, 60n)),
         ...Array.from({ length: 200 }, (_, i) => credit(counter, `one-${i}`, 1n)),
       ]);
-      second.wake();
-      first.wake();
+      void second.wake();
+      void first.wake();
       const ended = await allEnded(ops.map((o) => o.id));
 
       const spends = ended.filter((o) => o.transactionId.startsWith('spend-'));
@@ -114,6 +114,34 @@ describe('recovery sweep', () => {
       const [done] = await allEnded([outcome.operation.id]);
       expect(done?.status).toBe('COMPLETED');
       expect((await stack.ledgers.getBalances(ledgerId))[0]?.amount).toBe(25n);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+describe('a worker whose lease renewal comes late', () => {
+  it('claims nothing from partitions it cannot be sure it still holds, and applies them again once renewed', async () => {
+    let now = 0;
+    // Renewals this far apart that the worker's own timer sends none during the test; a lease
+    // namespace of its own (another Redis index), so it holds every partition.
+    const lease = { leaseTtlMs: 60_000, renewIntervalMs: 30_000 };
+    const worker = await stack.startWorker({ clock: () => now, limits: { lease }, redisUrl: stack.redisUrl.replace(/\/3$/, '/4') });
+    try {
+      expect(worker.applyingPartitions).toHaveLength(PARTITIONS);
+      const ledgerId = (await stack.ledgers.createLedger({ name: 'late renewal', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
+      // Its last renewal was sent a TTL less one renewal interval ago: Redis may expire the
+      // lease soon and another worker take the partition over.
+      now += lease.leaseTtlMs - lease.renewIntervalMs;
+      expect(worker.applyingPartitions).toEqual([]);
+      const [op] = await accept([credit(ledgerId, 'late-renewal', 40n)]);
+      await worker.wake();
+      expect((await stack.operations.getOperation(op!.id)).status).toBe('PENDING');
+
+      await worker.rebalance(); // the renewal succeeds: the leases were still this worker's
+      expect(worker.applyingPartitions).toHaveLength(PARTITIONS);
+      const [done] = await allEnded([op!.id]);
+      expect(done?.status).toBe('COMPLETED');
     } finally {
       await worker.stop();
     }

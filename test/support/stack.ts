@@ -27,7 +27,7 @@ export interface Stack {
   readonly operations: OperationsFacade;
   readonly queues: PartitionQueues;
   /** Starts a worker; `redisUrl` may differ to give it a lease namespace of its own. */
-  startWorker(options?: { appliers?: Appliers; redisUrl?: string; limits?: Partial<WorkerLimits> }): Promise<OperationsWorker>;
+  startWorker(options?: { appliers?: Appliers; redisUrl?: string; limits?: Partial<WorkerLimits>; clock?: () => number }): Promise<OperationsWorker>;
   close(): Promise<void>;
 }
 
@@ -78,6 +78,7 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
         preparers: preparersFor(exchange),
         logger,
         limits: { ...TEST_WORKER_LIMITS, ...options.limits },
+        ...(options.clock ? { clock: options.clock } : {}),
       });
       worker.start();
       await worker.rebalance();

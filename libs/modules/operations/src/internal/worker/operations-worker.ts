@@ -71,6 +71,8 @@ export interface OperationsWorkerOptions {
   readonly preparers?: Preparers;
   readonly logger: Logger;
   readonly limits?: Partial<WorkerLimits>;
+  /** Milliseconds on a monotonic clock, for lease validity (tests move it on). */
+  readonly clock?: () => number;
 }
 
 const REGISTRY_KEY = 'tally:workers';
@@ -83,6 +85,15 @@ export class OperationsWorker implements LocalWorker {
   private readonly lease: PartitionLease;
   /** The partitions held, each with the consumer of its queue. */
   private readonly held = new Map<number, BeeQueue<PartitionJob>>();
+  /**
+   * Until when (on `clock`) each held lease is surely still ours: the time its last acquire or
+   * renewal was sent, plus the lease's TTL, minus one renewal interval. Redis cannot expire it
+   * before then, so no other worker can have taken the partition. A worker stalled past it (a
+   * starved process, a Redis that does not answer) stops claiming the partition until a renewal
+   * succeeds, instead of applying it beside the worker that took it over, out of order.
+   */
+  private readonly leaseSureUntil = new Map<number, number>();
+  private readonly clock: () => number;
   private readonly loops: ApplyLoop[];
   private readonly log: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -91,6 +102,7 @@ export class OperationsWorker implements LocalWorker {
 
   constructor(private readonly options: OperationsWorkerOptions) {
     this.limits = { ...DEFAULT_WORKER_LIMITS, ...options.limits };
+    this.clock = options.clock ?? (() => performance.now());
     this.lease = new PartitionLease(options.redis, this.workerId, this.limits.lease);
     this.log = options.logger.child({ component: 'worker', workerId: this.workerId });
     const loops = this.limits.applyLoops;
@@ -103,7 +115,7 @@ export class OperationsWorker implements LocalWorker {
           appliers: options.appliers,
           preparers: options.preparers ?? {},
           logger: this.log,
-          held: () => this.heldPartitions.filter((p) => p % loops === i),
+          held: () => this.heldPartitions.filter((p) => p % loops === i && this.leaseSure(p)),
           publish: (changes) => this.publish(changes),
           handOff: (handed) => this.handOff(handed),
           partitions: options.partitions,
@@ -124,9 +136,18 @@ export class OperationsWorker implements LocalWorker {
     for (const loop of new Set([...partitions].map((p) => this.loopOf(p)))) void loop.drain();
   }
 
-  /** The partitions this worker applies right now. */
+  /** The partitions this worker holds (it claims from those whose lease is sure, see leaseSureUntil). */
   get heldPartitions(): number[] {
     return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  private leaseSure(partition: number): boolean {
+    return this.clock() < (this.leaseSureUntil.get(partition) ?? Number.NEGATIVE_INFINITY);
+  }
+
+  private leaseSent(partition: number, sentAt: number): void {
+    const { leaseTtlMs, renewIntervalMs } = this.limits.lease;
+    this.leaseSureUntil.set(partition, sentAt + leaseTtlMs - renewIntervalMs);
   }
 
   start(): void {
@@ -181,9 +202,19 @@ export class OperationsWorker implements LocalWorker {
     const share = Math.ceil(partitions / live);
 
     for (const partition of [...this.held.keys()]) {
+      const sentAt = this.clock();
       if (!(await this.lease.renew(partition).catch(() => false))) {
         this.log.warn({ partition }, 'lease lost; stopping the partition');
         await this.drop(partition, false);
+        continue;
+      }
+      const lapsed = !this.leaseSure(partition);
+      this.leaseSent(partition, sentAt);
+      if (lapsed) {
+        // Claims stopped while the lease was unsure; what was left PROCESSING goes first.
+        this.log.warn({ partition }, 'lease renewed late; applying the partition again');
+        this.loopOf(partition).resume();
+        void this.loopOf(partition).drain();
       }
     }
     // Give back beyond the fair share, highest first, so joining workers find partitions free.
@@ -195,7 +226,9 @@ export class OperationsWorker implements LocalWorker {
     const offset = Number.parseInt(this.workerId.slice(-4), 16) % partitions;
     for (let i = 0; i < partitions && this.held.size < share && !this.stopped; i++) {
       const partition = (offset + i) % partitions;
+      const sentAt = this.clock();
       if (this.held.has(partition) || !(await this.lease.acquire(partition))) continue;
+      this.leaseSent(partition, sentAt);
       this.held.set(partition, this.consume(partition));
       this.loopOf(partition).resume();
       void this.loopOf(partition).drain();
@@ -216,6 +249,7 @@ export class OperationsWorker implements LocalWorker {
   private async drop(partition: number, release: boolean): Promise<void> {
     const queue = this.held.get(partition);
     this.held.delete(partition);
+    this.leaseSureUntil.delete(partition);
     await Promise.allSettled([queue?.close(this.limits.stopGraceMs), this.loopOf(partition).batchDone()]);
     if (release) await this.lease.release(partition).catch(() => undefined);
   }
@@ -239,9 +273,17 @@ export class OperationsWorker implements LocalWorker {
     return count;
   }
 
-  /** Drains every held partition now, without waiting for a job or the sweep (tests use it to race workers). */
-  wake(): void {
-    for (const loop of this.loops) void loop.drain();
+  /**
+   * Drains every held partition now, without waiting for a job or the sweep (tests use it to race
+   * workers); resolves once a drain that started after the call has run.
+   */
+  async wake(): Promise<void> {
+    await Promise.all(this.loops.map((loop) => loop.drain()));
+  }
+
+  /** The held partitions this worker claims from now: those whose lease is sure (see leaseSureUntil). */
+  get applyingPartitions(): number[] {
+    return this.heldPartitions.filter((p) => this.leaseSure(p));
   }
 
   /** Resolves when this worker's backlog is within bounds (see ApplyLoop.caughtUp). */
