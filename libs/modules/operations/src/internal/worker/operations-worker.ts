@@ -107,6 +107,10 @@ export class OperationsWorker implements LocalWorker {
     this.log = options.logger.child({ component: 'worker', workerId: this.workerId });
     const loops = this.limits.applyLoops;
     if (!Number.isSafeInteger(loops) || loops < 1) throw new Error(`applyLoops must be a positive integer, got ${loops}`);
+    const { leaseTtlMs, renewIntervalMs } = this.limits.lease;
+    if (!(renewIntervalMs > 0 && renewIntervalMs < leaseTtlMs)) {
+      throw new Error(`a lease must be renewed within its TTL (renewIntervalMs ${renewIntervalMs}, leaseTtlMs ${leaseTtlMs})`);
+    }
     this.loops = Array.from(
       { length: loops },
       (_, i) =>
