@@ -4,7 +4,7 @@ import { acceptOperations, MAX_ACCEPT_BATCH, type AcceptOutcome, type OperationS
 import { cancelOperation } from './cancel-operation.js';
 import type { StatusFeed } from './feed/status-feed.js';
 import { createOperationReader } from './operation-store.js';
-import { LOCAL_WAKE_WINDOW_MS, WAKE_WINDOW_MS, type PartitionQueues } from './queue/partition-queues.js';
+import type { PartitionQueues } from './queue/partition-queues.js';
 import { listOperations, validateOperationId } from './read-operations.js';
 import { listRequeueable, requeueOperation } from './requeue.js';
 import type { ListOperationsInput, Operation } from './types.js';
@@ -50,7 +50,6 @@ export interface LocalWorker {
   caughtUp(): Promise<void>;
 }
 
-
 /** Most operations one accepting transaction records (several submits' worth). */
 export const MAX_ACCEPT_GROUP_OPS = 2_000;
 /** Most operations waiting for the next accepting transaction; past it submits are shed. */
@@ -64,9 +63,7 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
    */
   function wake(partitions: ReadonlySet<number>): void {
     if (partitions.size === 0) return;
-    const local = new Set(deps.localWorker?.()?.wakePartitions([...partitions]) ?? []);
-    deps.queues.wake([...partitions].filter((p) => local.has(p)), LOCAL_WAKE_WINDOW_MS);
-    deps.queues.wake([...partitions].filter((p) => !local.has(p)), WAKE_WINDOW_MS);
+    deps.queues.announce(partitions, new Set(deps.localWorker?.()?.wakePartitions([...partitions]) ?? []));
   }
 
   /** One transaction for the group, then its wake-ups and one feed message. */

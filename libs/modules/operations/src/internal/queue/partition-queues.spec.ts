@@ -36,6 +36,21 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
 }
 
 describe('waking partitions', () => {
+  it('announces work on the long window where this process already woke a worker, on the short one elsewhere', async () => {
+    const queues = new PartitionQueues(redisUrl, logger);
+    try {
+      queues.announce([PARTITION, OTHER], new Set([PARTITION]));
+      await until(async () => (await queuedAt(PARTITION)).length === 1 && (await queuedAt(OTHER)).length === 1, 'the first jobs');
+      // Announced again at once: the other partition's short window ends and queues one more;
+      // the partition woken here stays within its long window.
+      queues.announce([PARTITION, OTHER], new Set([PARTITION]));
+      await until(async () => (await queuedAt(OTHER)).length === 2, 'the trailing job elsewhere');
+      expect(await queuedAt(PARTITION)).toHaveLength(1);
+    } finally {
+      await queues.close();
+    }
+  });
+
   it('queues one job at once and one more, after every later call of the window, for all of them', async () => {
     const queues = new PartitionQueues(redisUrl, logger);
     try {

@@ -118,6 +118,17 @@ export class PartitionQueues {
     }
   }
 
+  /**
+   * Records that these partitions have work: `wokenHere` are the ones a worker of this process
+   * was just told directly (their job only matters to whoever holds them next), the others are
+   * woken through their queue within WAKE_WINDOW_MS.
+   */
+  announce(partitions: Iterable<number>, wokenHere: ReadonlySet<number>): void {
+    const all = [...partitions];
+    this.wake(all.filter((p) => wokenHere.has(p)), LOCAL_WAKE_WINDOW_MS);
+    this.wake(all.filter((p) => !wokenHere.has(p)), WAKE_WINDOW_MS);
+  }
+
   /** Queues a job on each partition now. Rejects if Redis cannot take them within ENQUEUE_TIMEOUT_MS. */
   async enqueue(partitions: Iterable<number>): Promise<void> {
     const queuedAtMs = Date.now();

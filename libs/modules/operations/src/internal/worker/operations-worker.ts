@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Database, Logger, Redis } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import type { StatusFeed } from '../feed/status-feed.js';
-import { LOCAL_WAKE_WINDOW_MS, WAKE_WINDOW_MS, type PartitionQueues, type QueuedOperation } from '../queue/partition-queues.js';
+import type { PartitionQueues, QueuedOperation } from '../queue/partition-queues.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { pendingForSweep, pruneEnded } from './maintenance.js';
@@ -177,10 +177,7 @@ export class OperationsWorker implements LocalWorker {
   private readonly handOff = (handed: readonly QueuedOperation[]): void => {
     if (handed.length === 0) return;
     const partitions = new Set(handed.map((h) => h.partition));
-    const local = [...partitions].filter((p) => this.held.has(p));
-    this.drainPartitions(local);
-    this.options.queues.wake(local, LOCAL_WAKE_WINDOW_MS);
-    this.options.queues.wake([...partitions].filter((p) => !this.held.has(p)), WAKE_WINDOW_MS);
+    this.options.queues.announce(partitions, new Set(this.wakePartitions([...partitions])));
   };
 
   /** One lease round: heartbeat, renew what is held, take or give back to reach the fair share. */
