@@ -68,8 +68,17 @@ describe('loadRatesMockConfig', () => {
     for (const rate of ['1.1', '.5', '0.1234567', '1e-1', '-0']) {
       expect(problemsOf({ RATES_MOCK_ERROR_RATE: rate }), rate).toHaveLength(1);
     }
-    for (const time of ['2024-06-25', '2024-06-25T12:00:00+02:00', 'now', '2024-13-01T00:00:00Z']) {
-      expect(problemsOf({ RATES_MOCK_FROZEN_AT: time }), time).toHaveLength(1);
+    for (const time of ['2024-06-25', '2024-06-25T12:00:00+02:00', 'now', '2024-13-01T00:00:00Z', '2023-02-29T00:00:00Z', '2024-06-25T12:00:00.1234Z']) {
+      expect(problemsOf({ RATES_MOCK_FROZEN_AT: time }), time).toEqual([`RATES_MOCK_FROZEN_AT=${JSON.stringify(time)} must be a UTC time such as 2024-06-25T12:00:00Z`]);
     }
+    expect(loadRatesMockConfig({ RATES_MOCK_FROZEN_AT: '2024-02-29T23:59:59.5Z' }).frozenAt).toEqual(new Date('2024-02-29T23:59:59.500Z'));
+  });
+
+  it('says what each bad value should be', () => {
+    expect(problemsOf({ RATES_MOCK_PORT: '8o90', RATES_MOCK_LOG: 'trace', RATES_MOCK_OUTAGE: 'yes' })).toEqual([
+      'RATES_MOCK_PORT="8o90" must be a whole number from 0 to 65535',
+      'RATES_MOCK_LOG="trace" must be one of info, debug',
+      'RATES_MOCK_OUTAGE="yes" must be true or false',
+    ]);
   });
 });

@@ -2,6 +2,7 @@
  * The CLI's configuration, read from the environment once at start. Every bad value is
  * reported, one clear line each, before anything starts.
  */
+import { z } from 'zod';
 import { MAX_LATENCY_MS, type Faults } from './faults.js';
 
 export const LOG_LEVELS = ['info', 'debug'] as const;
@@ -36,66 +37,71 @@ export class RatesMockConfigError extends Error {
   }
 }
 
+// The mock stands apart from Tally's libraries, so this mirrors the service's own config reading.
 type Env = Readonly<Record<string, string | undefined>>;
+type Variable = keyof typeof DEFAULTS;
 
-/** A UTC time such as 2024-06-25T12:00:00Z, with optional milliseconds. */
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+/** A whole number from `min` to `max`, written in at most 9 digits: no sign, point or exponent. */
+function wholeNumber(min: number, max: number) {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d{1,9}$/, { error })
+    .transform(Number)
+    .pipe(z.number().min(min, { error }).max(max, { error }));
+}
+
 /** An IPv4 or IPv6 address or a host name. */
 const HOST = /^[A-Za-z0-9.:-]{1,253}$/;
+/** From 0 to 1 in millionths at most, as the fault switch counts it. */
+const ERROR_RATE = /^(?:0(?:\.\d{1,6})?|1(?:\.0{1,6})?)$/;
 
-/** Parses the environment; throws RatesMockConfigError listing every bad value. */
+/** One rule per variable, by its name in the environment. */
+const variables = {
+  RATES_MOCK_PORT: wholeNumber(0, 65535),
+  RATES_MOCK_HOST: z.string().regex(HOST, { error: 'must be an IP address or a host name, such as 127.0.0.1' }),
+  RATES_MOCK_LOG: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  RATES_MOCK_LATENCY_MS: wholeNumber(0, MAX_LATENCY_MS),
+  RATES_MOCK_ERROR_RATE: z
+    .string()
+    .regex(ERROR_RATE, { error: 'must be a number from 0 to 1 with at most 6 decimals, such as 0.25' })
+    .transform(Number),
+  RATES_MOCK_OUTAGE: z.enum(['true', 'false'], { error: 'must be true or false' }).transform((v) => v === 'true'),
+  // Blank: the clock. The calendar is checked (no 2024-02-30); milliseconds at most, as Date keeps.
+  RATES_MOCK_FROZEN_AT: z.union(
+    [
+      z.literal('').transform(() => undefined),
+      z.iso
+        .datetime()
+        .regex(/(?::\d{2}|\.\d{1,3})Z$/)
+        .transform((t) => new Date(t)),
+    ],
+    { error: 'must be a UTC time such as 2024-06-25T12:00:00Z' },
+  ),
+} satisfies Record<Variable, z.ZodType<unknown, string>>;
+
+const environment = z.object(variables).transform(
+  (v): RatesMockConfig => ({
+    port: v.RATES_MOCK_PORT,
+    host: v.RATES_MOCK_HOST,
+    logLevel: v.RATES_MOCK_LOG,
+    faults: { latencyMs: v.RATES_MOCK_LATENCY_MS, errorRate: v.RATES_MOCK_ERROR_RATE, outage: v.RATES_MOCK_OUTAGE },
+    frozenAt: v.RATES_MOCK_FROZEN_AT,
+  }),
+);
+
+/** Parses the environment; throws RatesMockConfigError listing every bad value, one line per variable. */
 export function loadRatesMockConfig(env: Env = process.env): RatesMockConfig {
-  const problems: string[] = [];
-  const read = (name: keyof typeof DEFAULTS): string => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
-  };
-  const bad = (name: keyof typeof DEFAULTS, raw: string, rule: string) => problems.push(`${name}=${JSON.stringify(raw)} ${rule}`);
-
-  const integer = (name: keyof typeof DEFAULTS, min: number, max: number): number => {
-    const raw = read(name);
-    const value = Number(raw);
-    if (/^\d{1,9}$/.test(raw) && value >= min && value <= max) return value;
-    bad(name, raw, `must be a whole number from ${min} to ${max}`);
-    return min;
-  };
-
-  const host = read('RATES_MOCK_HOST');
-  if (!HOST.test(host)) bad('RATES_MOCK_HOST', host, 'must be an IP address or a host name, such as 127.0.0.1');
-
-  const logLevel = read('RATES_MOCK_LOG');
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) bad('RATES_MOCK_LOG', logLevel, `must be one of ${LOG_LEVELS.join(', ')}`);
-
-  const errorRateText = read('RATES_MOCK_ERROR_RATE');
-  const errorRateOk = /^(?:0(?:\.\d{1,6})?|1(?:\.0{1,6})?)$/.test(errorRateText);
-  if (!errorRateOk) bad('RATES_MOCK_ERROR_RATE', errorRateText, 'must be a number from 0 to 1 with at most 6 decimals, such as 0.25');
-
-  const outageText = read('RATES_MOCK_OUTAGE');
-  if (outageText !== 'true' && outageText !== 'false') bad('RATES_MOCK_OUTAGE', outageText, 'must be true or false');
-
-  const frozenText = read('RATES_MOCK_FROZEN_AT');
-  let frozenAt: Date | undefined;
-  if (frozenText !== '') {
-    frozenAt = new Date(frozenText);
-    // Date accepts 2024-02-30 and rolls it over; the round trip refuses it.
-    const roundTrips = !Number.isNaN(frozenAt.getTime()) && frozenAt.toISOString().slice(0, 19) === frozenText.slice(0, 19);
-    if (!ISO_UTC.test(frozenText) || !roundTrips) {
-      bad('RATES_MOCK_FROZEN_AT', frozenText, 'must be a UTC time such as 2024-06-25T12:00:00Z');
-      frozenAt = undefined;
-    }
+  // Unset or blank means the default; values are read trimmed.
+  const values: Record<string, string> = {};
+  for (const name of Object.keys(DEFAULTS) as Variable[]) values[name] = env[name]?.trim() || DEFAULTS[name];
+  const parsed = environment.safeParse(values);
+  if (parsed.success) return parsed.data;
+  const problems = new Map<string, string>();
+  for (const issue of parsed.error.issues) {
+    const name = issue.path[0];
+    if (typeof name !== 'string') throw new Error(`a configuration rule names no variable: ${issue.message}`);
+    if (!problems.has(name)) problems.set(name, `${name}=${JSON.stringify(values[name])} ${issue.message}`);
   }
-
-  const config: RatesMockConfig = {
-    port: integer('RATES_MOCK_PORT', 0, 65535),
-    host,
-    logLevel: logLevel as LogLevel,
-    faults: {
-      latencyMs: integer('RATES_MOCK_LATENCY_MS', 0, MAX_LATENCY_MS),
-      errorRate: errorRateOk ? Number(errorRateText) : 0,
-      outage: outageText === 'true',
-    },
-    frozenAt,
-  };
-  if (problems.length > 0) throw new RatesMockConfigError(problems);
-  return config;
+  throw new RatesMockConfigError([...problems.values()]);
 }

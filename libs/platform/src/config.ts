@@ -2,6 +2,7 @@
  * The service's configuration, read from the environment once at start. Every bad value is
  * reported, one clear line each, before anything starts.
  */
+import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -68,80 +69,100 @@ export class ConfigError extends Error {
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
+type Variable = keyof typeof DEFAULTS;
 
-/** Parses the environment; throws ConfigError listing every bad value. */
+/** A whole number from `min` to `max`, written in digits only: no sign, point, exponent or spaces. */
+function wholeNumber(min: number, max: number) {
+  const error = `must be a whole number from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, { error })
+    .transform(Number)
+    .pipe(z.number().min(min, { error }).max(max, { error }));
+}
+
+/** A URL of one of `schemes`; the variable keeps the text as written (drivers parse it again). */
+function url(schemes: readonly string[], example: string) {
+  return z.url({
+    protocol: new RegExp(`^(?:${schemes.join('|')})$`),
+    error: (issue) =>
+      URL.canParse(String(issue.input)) ? `must use ${schemes.map((s) => `${s}://`).join(' or ')}` : `is not a URL (example: ${example})`,
+  });
+}
+
+const ORIGIN = /^https?:\/\/[^/\s]+$/;
+const isOrigin = (origin: string) => origin === '*' || ORIGIN.test(origin);
+
+/** Comma-separated; blanks between commas are ignored. */
+const corsOrigins = z
+  .string()
+  .transform((list) => list.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+  .refine((origins) => origins.every(isOrigin), {
+    error: (issue) => {
+      const bad = (issue.input as string[]).filter((o) => !isOrigin(o));
+      return `has ${bad.map((o) => JSON.stringify(o)).join(', ')}: each origin must be * or like https://app.example.com`;
+    },
+  });
+
+/** One rule per variable, by its name in the environment. */
+const variables = {
+  DATABASE_URL: url(['postgres', 'postgresql'], DEFAULTS.DATABASE_URL),
+  REDIS_URL: url(['redis', 'rediss'], DEFAULTS.REDIS_URL),
+  TALLY_GRPC_PORT: wholeNumber(0, 65535),
+  TALLY_HTTP_PORT: wholeNumber(0, 65535),
+  TALLY_PARTITIONS: wholeNumber(1, MAX_PARTITIONS),
+  TALLY_LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
+  TALLY_CORS_ORIGINS: corsOrigins,
+  TALLY_REQUEST_TIMEOUT_MS: wholeNumber(100, 600_000),
+  TALLY_ROLE: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
+  TALLY_RETENTION_HOURS: wholeNumber(1, 87_600),
+  TALLY_RATES_URL: url(['http', 'https'], DEFAULTS.TALLY_RATES_URL),
+  TALLY_RATES_TIMEOUT_MS: wholeNumber(50, 60_000),
+  TALLY_RATES_CACHE_TTL_MS: wholeNumber(100, 86_400_000),
+  TALLY_RATES_MAX_STALENESS_MS: wholeNumber(0, 7 * 86_400_000),
+  TALLY_QUOTE_TTL_MS: wholeNumber(1_000, 86_400_000),
+} satisfies Record<Variable, z.ZodType<unknown, string>>;
+
+const environment = z
+  .object(variables)
+  .refine((v) => v.TALLY_GRPC_PORT === 0 || v.TALLY_GRPC_PORT !== v.TALLY_HTTP_PORT, {
+    path: ['TALLY_HTTP_PORT'],
+    error: 'must differ from TALLY_GRPC_PORT',
+    // Reported with the other problems, once both ports are numbers.
+    when: (payload) => payload.issues.every((i) => i.path?.[0] !== 'TALLY_GRPC_PORT' && i.path?.[0] !== 'TALLY_HTTP_PORT'),
+  })
+  .transform(
+    (v): Config => ({
+      databaseUrl: v.DATABASE_URL,
+      redisUrl: v.REDIS_URL,
+      grpcPort: v.TALLY_GRPC_PORT,
+      httpPort: v.TALLY_HTTP_PORT,
+      partitions: v.TALLY_PARTITIONS,
+      logLevel: v.TALLY_LOG_LEVEL,
+      corsOrigins: v.TALLY_CORS_ORIGINS,
+      requestTimeoutMs: v.TALLY_REQUEST_TIMEOUT_MS,
+      role: v.TALLY_ROLE,
+      retentionHours: v.TALLY_RETENTION_HOURS,
+      ratesUrl: v.TALLY_RATES_URL,
+      ratesTimeoutMs: v.TALLY_RATES_TIMEOUT_MS,
+      ratesCacheTtlMs: v.TALLY_RATES_CACHE_TTL_MS,
+      ratesMaxStalenessMs: v.TALLY_RATES_MAX_STALENESS_MS,
+      quoteTtlMs: v.TALLY_QUOTE_TTL_MS,
+    }),
+  );
+
+/** Parses the environment; throws ConfigError listing every bad value, one line per variable. */
 export function loadConfig(env: Env = process.env): Config {
-  const problems: string[] = [];
-  const read = (name: keyof typeof DEFAULTS): string => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
-  };
-
-  const url = (name: 'DATABASE_URL' | 'REDIS_URL' | 'TALLY_RATES_URL', protocols: readonly string[]): string => {
-    const raw = read(name);
-    let parsed: URL;
-    try {
-      parsed = new URL(raw);
-    } catch {
-      problems.push(`${name}=${JSON.stringify(raw)} is not a URL (example: ${DEFAULTS[name]})`);
-      return raw;
-    }
-    if (!protocols.includes(parsed.protocol)) {
-      problems.push(`${name}=${JSON.stringify(raw)} must use ${protocols.map((p) => `${p}//`).join(' or ')}`);
-    }
-    return raw;
-  };
-
-  const integer = (name: keyof typeof DEFAULTS, min: number, max: number): number => {
-    const raw = read(name);
-    const value = Number(raw);
-    if (!/^\d+$/.test(raw) || value < min || value > max) {
-      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
-      return min;
-    }
-    return value;
-  };
-
-  const logLevel = read('TALLY_LOG_LEVEL');
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    problems.push(`TALLY_LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${LOG_LEVELS.join(', ')}`);
+  // Unset or blank means the default; values are read trimmed.
+  const values: Record<string, string> = {};
+  for (const name of Object.keys(DEFAULTS) as Variable[]) values[name] = env[name]?.trim() || DEFAULTS[name];
+  const parsed = environment.safeParse(values);
+  if (parsed.success) return parsed.data;
+  const problems = new Map<string, string>();
+  for (const issue of parsed.error.issues) {
+    const name = issue.path[0];
+    if (typeof name !== 'string') throw new Error(`a configuration rule names no variable: ${issue.message}`);
+    if (!problems.has(name)) problems.set(name, `${name}=${JSON.stringify(values[name])} ${issue.message}`);
   }
-
-  const role = read('TALLY_ROLE');
-  if (!(ROLES as readonly string[]).includes(role)) {
-    problems.push(`TALLY_ROLE=${JSON.stringify(role)} must be one of ${ROLES.join(', ')}`);
-  }
-
-  const corsOrigins = read('TALLY_CORS_ORIGINS')
-    .split(',')
-    .map((o) => o.trim())
-    .filter((o) => o !== '');
-  for (const origin of corsOrigins) {
-    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
-      problems.push(`TALLY_CORS_ORIGINS has ${JSON.stringify(origin)}: each origin must be * or like https://app.example.com`);
-    }
-  }
-
-  const config: Config = {
-    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
-    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
-    grpcPort: integer('TALLY_GRPC_PORT', 0, 65535),
-    httpPort: integer('TALLY_HTTP_PORT', 0, 65535),
-    partitions: integer('TALLY_PARTITIONS', 1, MAX_PARTITIONS),
-    logLevel: logLevel as LogLevel,
-    corsOrigins,
-    requestTimeoutMs: integer('TALLY_REQUEST_TIMEOUT_MS', 100, 600_000),
-    role: role as Role,
-    retentionHours: integer('TALLY_RETENTION_HOURS', 1, 87_600),
-    ratesUrl: url('TALLY_RATES_URL', ['http:', 'https:']),
-    ratesTimeoutMs: integer('TALLY_RATES_TIMEOUT_MS', 50, 60_000),
-    ratesCacheTtlMs: integer('TALLY_RATES_CACHE_TTL_MS', 100, 86_400_000),
-    ratesMaxStalenessMs: integer('TALLY_RATES_MAX_STALENESS_MS', 0, 7 * 86_400_000),
-    quoteTtlMs: integer('TALLY_QUOTE_TTL_MS', 1_000, 86_400_000),
-  };
-  if (config.grpcPort !== 0 && config.grpcPort === config.httpPort) {
-    problems.push(`TALLY_GRPC_PORT and TALLY_HTTP_PORT are both ${config.grpcPort}: they must differ`);
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  throw new ConfigError([...problems.values()]);
 }

@@ -1,6 +1,6 @@
 import { conversion, type ExactRate } from '@tally/currencies';
 import { TallyError, type Logger, type Redis } from '@tally/platform';
-import { CircuitBreaker, type BreakerPolicy } from './circuit-breaker.js';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleType, type CircuitBreakerPolicy } from 'cockatiel';
 import { fetchUsdRates, ProviderError, type RateTable } from './provider-client.js';
 
 /**
@@ -9,6 +9,16 @@ import { fetchUsdRates, ProviderError, type RateTable } from './provider-client.
  * provider fails (or its circuit is open), the last table known is used while it is younger
  * than `maxStalenessMs`. Beyond that there is no rate: UNAVAILABLE, never a made-up one.
  */
+
+/**
+ * The provider's circuit: after `failureThreshold` provider failures in a row it opens and the
+ * provider is not asked for `openMs` (the last known rates serve); the next refresh is then a
+ * trial (half-open): success closes the circuit, failure opens it again for `openMs`.
+ */
+export interface BreakerPolicy {
+  readonly failureThreshold: number;
+  readonly openMs: number;
+}
 
 export interface RatePolicy {
   readonly providerUrl: string;
@@ -26,24 +36,29 @@ export interface SourcedRate {
   readonly asOf: Date;
 }
 
-const CACHE_KEY = 'tally:rates:usd';
-const LAST_KNOWN_KEY = 'tally:rates:usd:last-known';
+export const CACHE_KEY = 'tally:rates:usd';
+export const LAST_KNOWN_KEY = 'tally:rates:usd:last-known';
 /** The last-known table outlives the staleness bound a little, then Redis forgets it. */
 const LAST_KNOWN_EXTRA_TTL_MS = 3_600_000;
 
 export class RateSource {
-  private readonly breaker: CircuitBreaker;
+  private readonly circuit: CircuitBreakerPolicy;
   /** Also kept in memory, for when Redis is away too. */
   private lastKnown: RateTable | undefined;
+  /**
+   * The refresh in flight, shared by concurrent callers: the circuit never sees two provider
+   * calls at once (in half-open, cockatiel would hold a second one until the trial ends).
+   */
   private refreshing: Promise<RateTable> | undefined;
 
   constructor(
     private readonly redis: Redis,
     private readonly policy: RatePolicy,
     private readonly logger: Logger,
-    private readonly now: () => number = Date.now,
   ) {
-    this.breaker = new CircuitBreaker(policy.breaker, now);
+    this.circuit = providerCircuit(policy.breaker);
+    this.circuit.onBreak(() => logger.warn({ openMs: policy.breaker.openMs }, 'rate provider circuit open: the provider is not asked until it ends'));
+    this.circuit.onReset(() => logger.info('rate provider circuit closed: the provider answered again'));
   }
 
   async rate(from: string, to: string): Promise<SourcedRate> {
@@ -62,21 +77,18 @@ export class RateSource {
   }
 
   private async refresh(): Promise<RateTable> {
-    if (this.breaker.tryAcquire()) {
-      try {
-        const table = await fetchUsdRates(this.policy.providerUrl, this.policy.timeoutMs);
-        this.breaker.success();
-        this.lastKnown = table;
-        await this.write(table);
-        return table;
-      } catch (error) {
-        if (!(error instanceof ProviderError)) throw error;
-        this.breaker.failure();
-        this.logger.warn({ err: error.message, breaker: this.breaker.state }, 'rate provider failed; trying the last known rates');
-      }
+    try {
+      const table = await this.circuit.execute(() => fetchUsdRates(this.policy.providerUrl, this.policy.timeoutMs));
+      this.lastKnown = table;
+      await this.write(table);
+      return table;
+    } catch (error) {
+      // While the circuit is open the provider is not asked: the last known rates serve, quietly.
+      if (error instanceof ProviderError) this.logger.warn({ err: error.message }, 'rate provider failed; trying the last known rates');
+      else if (!(error instanceof BrokenCircuitError)) throw error;
     }
     const last = (await this.read(LAST_KNOWN_KEY)) ?? this.lastKnown;
-    const ageMs = last ? this.now() - last.asOfMs : Number.POSITIVE_INFINITY;
+    const ageMs = last ? Date.now() - last.asOfMs : Number.POSITIVE_INFINITY;
     if (last && ageMs <= this.policy.maxStalenessMs) return last;
     throw new TallyError(
       'UNAVAILABLE',
@@ -109,6 +121,14 @@ export class RateSource {
       this.logger.debug({ err: String(error) }, 'rate cache unwritable');
     }
   }
+}
+
+/** Only provider failures count towards opening: any other error is a bug, thrown as it is. */
+function providerCircuit(policy: BreakerPolicy): CircuitBreakerPolicy {
+  return circuitBreaker(handleType(ProviderError), {
+    halfOpenAfter: policy.openMs,
+    breaker: new ConsecutiveBreaker(policy.failureThreshold),
+  });
 }
 
 /** A -> B from one USD table: (USD -> B) / (USD -> A), exactly. */
