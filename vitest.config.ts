@@ -1,11 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from './test/support/test-env.js';
 
 /**
  * One vitest project per Nx project (same name), so `nx test <project>` and the root
  * `vitest run` see the same tests. Unit and integration specs sit beside the code
- * (`src/**\/*.spec.ts`); end-to-end suites live in test/.
+ * (`src/**\/*.spec.ts`); end-to-end suites live in test/, split between @tally/e2e and
+ * @tally/e2e-slow (below), which has no Nx project of its own.
  * Sources are read directly: no build needed to test.
  */
 const projects: Array<[name: string, root: string]> = [
@@ -21,6 +22,13 @@ const projects: Array<[name: string, root: string]> = [
   ['@tally/rates-mock', 'apps/rates-mock'],
   ['@tally/bench', 'tools/bench'],
 ];
+
+/**
+ * End-to-end suites too slow for the inner loop: each takes from 15 s to 2 min alone, where
+ * every other suite takes seconds. `npm run test:quick` leaves their project out; `npm test`
+ * and CI run it with the rest.
+ */
+const SLOW_E2E_SUITES = ['test/faults.test.ts', 'test/bench.test.ts', 'test/consistency.test.ts', 'test/properties.test.ts'];
 
 export default defineConfig({
   // Each `@tally/<project>` resolves to its sources (what the `@tally/source` export condition
@@ -44,7 +52,8 @@ export default defineConfig({
         extends: true as const,
         test: { name, include: [`${root}/src/**/*.spec.ts`] },
       })),
-      { extends: true as const, test: { name: '@tally/e2e', include: ['test/**/*.test.ts'] } },
+      { extends: true as const, test: { name: '@tally/e2e', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...SLOW_E2E_SUITES] } },
+      { extends: true as const, test: { name: '@tally/e2e-slow', include: SLOW_E2E_SUITES } },
     ],
   },
 });

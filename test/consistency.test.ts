@@ -2,18 +2,20 @@ import { LedgerService, OperationService, OperationStatus, TransactionType } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audit } from './support/audit.js';
 import { prng, runModel, type ModelOp } from './support/model.js';
+import { testSeed } from './support/seed.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { eventually } from './support/stack.js';
 
 /**
  * 10,000 random credits and debits over 50 ledgers, submitted in batches through the API,
  * end exactly as the sequential model says: same balances, same outcome for every operation,
- * every balance equal to the sum of its entries, one entry per completed operation.
+ * every balance equal to the sum of its entries, one entry per completed operation. The
+ * operations follow from the seed: TALLY_TEST_SEED replays them.
  */
 const OPS = 10_000;
 const LEDGERS = 50;
 const BATCH = 100;
-const seed = Number(process.env['TALLY_TEST_SEED'] ?? Date.now() % 1_000_000);
+const { value: seed, replay } = testSeed();
 
 let t: TestServer;
 beforeAll(async () => {
@@ -21,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-describe(`random credits and debits (seed ${seed})`, () => {
+describe(`random credits and debits (${replay})`, () => {
   it('end with balances and outcomes equal to a sequential model', { timeout: 240_000 }, async () => {
     const random = prng(seed);
     const ledgers = t.connectClient(LedgerService);
@@ -47,7 +49,7 @@ describe(`random credits and debits (seed ${seed})`, () => {
         })),
       });
       for (const r of results) {
-        if (r.outcome.case !== 'operation') throw new Error(`item ${start + r.index} refused: ${r.outcome.value?.message}`);
+        if (r.outcome.case !== 'operation') throw new Error(`${replay}: item ${start + r.index} refused: ${r.outcome.value?.message}`);
         operationIds.push(r.outcome.value.id);
       }
     }
@@ -66,7 +68,7 @@ describe(`random credits and debits (seed ${seed})`, () => {
 
     for (const [i, ledgerId] of ids.entries()) {
       const { balances } = await ledgers.getBalances({ ledgerId });
-      expect([i, balances[0]?.amount]).toEqual([i, expected.balances.get(ledgerId) ?? 0n]);
+      expect(balances[0]?.amount, `${replay}: ledger #${i}'s balance`).toBe(expected.balances.get(ledgerId) ?? 0n);
     }
     // Every operation's outcome, read page by page per ledger.
     const seen = new Map<string, OperationStatus>();
@@ -81,7 +83,7 @@ describe(`random credits and debits (seed ${seed})`, () => {
     const mismatches = operationIds
       .map((id, i) => ({ i, id, want: expected.outcomes[i], got: OperationStatus[seen.get(id) ?? 0] }))
       .filter((m) => m.want !== m.got);
-    expect(mismatches.slice(0, 5)).toEqual([]);
-    expect(await audit(ids)).toEqual({ currenciesNotZero: [], balancesNotEntries: [], operationsWithoutOneEntry: [] });
+    expect(mismatches.slice(0, 5), `${replay}: outcomes unlike the model's (the first 5)`).toEqual([]);
+    expect(await audit(ids), `${replay}: the audit`).toEqual({ currenciesNotZero: [], balancesNotEntries: [], operationsWithoutOneEntry: [] });
   });
 });

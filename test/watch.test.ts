@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRefusal } from './support/errors.js';
 import { isolatedEnv, startTestServer, type TestServer } from './support/server.js';
-import { openStack, type Stack } from './support/stack.js';
+import { eventually, openStack, type Stack } from './support/stack.js';
 
 /**
  * Watching operations from both kinds of clients. The API runs without a worker, so each
@@ -79,17 +79,17 @@ describe('WatchOperation', () => {
     const op = await pendingCredit(ledgerId, 'w-1');
 
     const overGrpc = grpcWatch(op.id);
+    const connectSeen: Operation[] = [];
     const overConnect = (async () => {
-      const seen: Operation[] = [];
-      for await (const m of operations().watchOperation({ operationId: op.id })) seen.push(m.operation!);
-      return seen;
+      for await (const m of operations().watchOperation({ operationId: op.id })) connectSeen.push(m.operation!);
     })();
     // Both watchers have their first message before anything happens.
-    while (overGrpc.seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+    const firsts = await eventually(async () => [overGrpc.seen.length, connectSeen.length], (counts) => counts.every((n) => n > 0));
+    expect(firsts, 'messages seen over gRPC and over Connect before the worker starts').toEqual([1, 1]);
     const worker = await stack.startWorker();
     try {
       await overGrpc.ended;
-      const connectSeen = await overConnect;
+      await overConnect;
       for (const seen of [overGrpc.seen, connectSeen]) {
         expect(statuses(seen)).toEqual(['PENDING', 'PROCESSING', 'COMPLETED']);
         expect(seen.map((o) => o.version)).toEqual([1n, 2n, 3n]);
@@ -128,23 +128,30 @@ describe('WatchLedger', () => {
   it('streams the operation changes and balance changes of one ledger', async () => {
     const ledgerId = (await ledgers().createLedger({ name: 'ledger watch', currencies: ['USD'] })).ledger!.id;
     const abort = new AbortController();
-    const events: string[] = [];
+    const events: Array<{ operationId: string | undefined; what: string }> = [];
     const watching = (async () => {
       try {
         for await (const m of operations().watchLedger({ ledgerId }, { signal: abort.signal })) {
-          events.push(m.event.case === 'operation' ? `op ${OperationStatus[m.event.value.status]}` : `balance ${m.event.value?.balanceAfter}`);
-          if (events.includes('balance 42')) abort.abort();
+          events.push(
+            m.event.case === 'operation'
+              ? { operationId: m.event.value.id, what: `op ${OperationStatus[m.event.value.status]}` }
+              : { operationId: undefined, what: `balance ${m.event.value?.balanceAfter}` },
+          );
+          if (events.some((e) => e.what === 'balance 42')) abort.abort();
         }
       } catch (error) {
         if (!abort.signal.aborted) throw error;
       }
     })();
-    await new Promise((r) => setTimeout(r, 500)); // a ledger watch has no first message: give it time to subscribe
-    await pendingCredit(ledgerId, 'lw-1');
+    const probes = await untilWatched(ledgerId, () => events.map((e) => e.operationId));
+    const credit = await pendingCredit(ledgerId, 'lw-1');
     const worker = await stack.startWorker();
     try {
       await watching;
-      expect(events).toEqual(['op PENDING', 'op PROCESSING', 'op COMPLETED', 'balance 42']);
+      const ofCredit = events.filter((e) => e.operationId === undefined || e.operationId === credit.id).map((e) => e.what);
+      expect(ofCredit).toEqual(['op PENDING', 'op PROCESSING', 'op COMPLETED', 'balance 42']);
+      const strangers = events.filter((e) => e.operationId !== undefined && e.operationId !== credit.id && !probes.has(e.operationId));
+      expect(strangers, 'changes of operations on other ledgers').toEqual([]);
     } finally {
       await worker.stop();
     }
@@ -154,6 +161,31 @@ describe('WatchLedger', () => {
     expect((await connectRefusal(drain(operations().watchLedger({ ledgerId: randomUUID() })))).code).toBe(Code.NotFound);
   });
 });
+
+/** Probe credits sent before the watch showed one: at most one every ~50 ms for this long. */
+const WATCH_SUBSCRIBE_PATIENCE_MS = 10_000;
+
+/**
+ * A ledger watch sends nothing until the ledger changes, so no reply says when the server has
+ * subscribed it. Sends probe credits, each cancelled at once so that none ever touches a
+ * balance, until the watch shows one of them; from then on the watch sees every change.
+ * Returns the probes' operation ids.
+ */
+async function untilWatched(ledgerId: string, seenOperationIds: () => ReadonlyArray<string | undefined>): Promise<ReadonlySet<string>> {
+  const probes = new Set<string>();
+  const seen = await eventually(
+    async () => {
+      const probe = await pendingCredit(ledgerId, `probe-${probes.size}`);
+      probes.add(probe.id);
+      await operations().cancelOperation({ operationId: probe.id });
+      return seenOperationIds();
+    },
+    (ids) => ids.some((id) => id !== undefined && probes.has(id)),
+    WATCH_SUBSCRIBE_PATIENCE_MS,
+  );
+  expect(seen.some((id) => id !== undefined && probes.has(id)), `the ledger watch showed none of ${probes.size} probe credits`).toBe(true);
+  return probes;
+}
 
 async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of stream) {
