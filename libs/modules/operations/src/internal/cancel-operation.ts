@@ -2,9 +2,12 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { failedPrecondition, notFound } from '@tally/platform';
 import { executeReturning, toOperation } from './operation-store.js';
 import { OperationEntity } from './schema.js';
-import { assertTransition } from './status.js';
+import { assertTransition, type OperationState } from './status.js';
 import type { Operation } from './types.js';
 import { validateOperationId } from './read-operations.js';
+
+/** What a cancel moves from: the update's guard is built from it, so the two say the same. */
+const CANCELLABLE = { status: 'PENDING', stage: 0 } as const satisfies OperationState;
 
 /**
  * Cancels a PENDING operation. The status guard is in the UPDATE itself, so a worker taking
@@ -13,13 +16,13 @@ import { validateOperationId } from './read-operations.js';
  */
 export async function cancelOperation(em: EntityManager, operationId: string): Promise<Operation> {
   validateOperationId(operationId);
-  assertTransition('PENDING', 'CANCELLED');
+  assertTransition(CANCELLABLE, 'CANCELLED');
   const [cancelled] = await executeReturning(
     em,
     `with cancelled as (
        update operations.operation
           set status = 'CANCELLED', version = version + 1, update_time = now()
-        where id = ? and status = 'PENDING' and stage = 0
+        where id = ? and status = '${CANCELLABLE.status}' and stage = ${CANCELLABLE.stage}
         returning *
      ), dequeued as (
        delete from operations.queue q using cancelled where q.partition = cancelled.partition and q.seq = cancelled.seq

@@ -3,8 +3,11 @@ import { failedPrecondition, notFound } from '@tally/platform';
 import { executeReturning, toOperation } from './operation-store.js';
 import { validateOperationId } from './read-operations.js';
 import { OperationEntity } from './schema.js';
-import { RETRIES_EXHAUSTED } from './status.js';
+import { assertTransition, RETRIES_EXHAUSTED, type OperationState } from './status.js';
 import type { Operation } from './types.js';
+
+/** What a requeue moves from, at any stage: the update's guard is built from it, so the two say the same. */
+const REQUEUEABLE = { status: 'FAILED', error: { code: RETRIES_EXHAUSTED } } as const satisfies OperationState;
 
 /**
  * Operators requeue an operation that failed only because it ran out of retries: it goes back
@@ -17,18 +20,19 @@ export async function requeueOperation(
   operationId: string,
 ): Promise<{ operation: Operation; partition: number; seq: string; stage: number }> {
   validateOperationId(operationId);
+  assertTransition(REQUEUEABLE, 'PENDING');
   const [requeued] = await executeReturning(
     em,
     `with requeued as (
        update operations.operation
           set status = 'PENDING', version = version + 1, error = null, update_time = now()
-        where id = ? and status = 'FAILED' and error ->> 'code' = ? and pruned_time is null
+        where id = ? and status = '${REQUEUEABLE.status}' and error ->> 'code' = ? and pruned_time is null
         returning *
      ), queued as (
        insert into operations.queue (partition, seq, id) select partition, seq, id from requeued
      )
      select * from requeued`,
-    [operationId, RETRIES_EXHAUSTED],
+    [operationId, REQUEUEABLE.error.code],
   );
   if (requeued) return { operation: toOperation(requeued), partition: requeued.partition, seq: requeued.seq, stage: requeued.stage };
   const current = await em.findOne(OperationEntity, { id: operationId, prunedTime: null });

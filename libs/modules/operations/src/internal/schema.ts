@@ -317,6 +317,50 @@ class OperationsQueueBySeq extends Migration {
   }
 }
 
+/**
+ * Retention keeps the status: the branch that lets pruning drop an ended operation's payload
+ * skipped the state machine whole, so an update that pruned could also move COMPLETED to
+ * FAILED (the constraints allow any ended status once pruned). Pruning now keeps status and
+ * version; every other change goes through the machine, as in 0004. The moves are those of
+ * TRANSITIONS in status.ts, which test/state-machine.test.ts checks against this trigger.
+ */
+class OperationsRetentionKeepsStatus extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      create or replace function operations.check_operation_change() returns trigger language plpgsql as $$
+      begin
+        if new.id <> old.id or new.seq <> old.seq or new.ledger_id <> old.ledger_id or new.to_ledger_id is distinct from old.to_ledger_id
+           or new.transaction_id <> old.transaction_id or new.kind <> old.kind or new.request_hash <> old.request_hash then
+          raise exception 'operation %: identity columns are immutable', old.id using errcode = 'check_violation';
+        end if;
+        if new.pruned_time is not null and old.pruned_time is null then
+          if new.status <> old.status or new.version <> old.version then
+            raise exception 'operation %: pruning keeps status and version (% v% -> % v%)', old.id, old.status, old.version, new.status, new.version
+              using errcode = 'check_violation';
+          end if;
+          return new; -- retention: payload dropped, status and version kept
+        end if;
+        if new.version <> old.version + 1 then
+          raise exception 'operation %: version must grow by one (% -> %)', old.id, old.version, new.version
+            using errcode = 'check_violation';
+        end if;
+        if new.stage < old.stage then
+          raise exception 'operation %: stage cannot go back (% -> %)', old.id, old.stage, new.stage using errcode = 'check_violation';
+        end if;
+        if not (
+             (old.status = 'PENDING' and new.status = 'PROCESSING')
+          or (old.status = 'PENDING' and new.status = 'CANCELLED' and old.stage = 0)
+          or (old.status = 'PROCESSING' and new.status in ('PROCESSING', 'COMPLETED', 'FAILED', 'PENDING'))
+          or (old.status = 'FAILED' and new.status = 'PENDING' and old.error ->> 'code' = 'RETRIES_EXHAUSTED')
+        ) then
+          raise exception 'operation %: status cannot move from % to % (stage %)', old.id, old.status, new.status, old.stage
+            using errcode = 'check_violation';
+        end if;
+        return new;
+      end $$`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
@@ -326,6 +370,7 @@ export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0006-accept-function', class: OperationsAcceptFunction },
   { name: 'operations-0007-expect-rows', class: OperationsExpectRows },
   { name: 'operations-0008-queue-by-seq', class: OperationsQueueBySeq },
+  { name: 'operations-0009-retention-keeps-status', class: OperationsRetentionKeepsStatus },
 ];
 
 export const operationsEntities = [OperationEntity] as const;

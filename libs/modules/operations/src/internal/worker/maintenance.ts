@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { RETRIES_EXHAUSTED } from '../status.js';
+import { RETRIES_EXHAUSTED, TERMINAL_STATUSES } from '../status.js';
 
 /**
  * The worker's housekeeping, per owned partition:
@@ -9,6 +9,7 @@ import { RETRIES_EXHAUSTED } from '../status.js';
  * - retention drops the payload (request, result, error, steps) of operations that ended more
  *   than the retention period ago; the row stays, so a transaction id is never reused. A
  *   later stage that ran out of retries (money in transit) is kept until an operator requeues it.
+ *   Pruning writes no status: the trigger refuses a pruning update that changes it.
  */
 
 /** Rows one retention pass prunes per statement. */
@@ -44,13 +45,13 @@ export async function pruneEnded(em: EntityManager, partitions: readonly number[
         where id in (
           select id from operations.operation
            where pruned_time is null and create_time < now() - make_interval(secs => ?)
-             and status in ('COMPLETED', 'FAILED', 'CANCELLED')
+             and status = any(?::text[])
              and partition = any(?::int[]) and update_time < now() - make_interval(secs => ?)
              -- a later stage that ran out of retries has effects in flight: kept for an operator to requeue
              and not (stage > 0 and status = 'FAILED' and error ->> 'code' = '${RETRIES_EXHAUSTED}')
            limit ?)
         returning id`,
-      [retentionMs / 1000, `{${partitions.join(',')}}`, retentionMs / 1000, PRUNE_BATCH_ROWS],
+      [retentionMs / 1000, `{${TERMINAL_STATUSES.join(',')}}`, `{${partitions.join(',')}}`, retentionMs / 1000, PRUNE_BATCH_ROWS],
     );
     total += pruned.length;
     if (pruned.length < PRUNE_BATCH_ROWS) return total;
