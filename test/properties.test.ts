@@ -3,7 +3,8 @@ import { ExchangeService, LedgerService, OperationService, TransactionType, type
 import { conversion } from '@tally/currencies';
 import { createLogger, loadConfig } from '@tally/platform';
 import { startRatesMock, type Faults, type RatesMock } from '@tally/rates-mock';
-import { audit, isClean, openInfrastructure } from '@tally/runtime';
+import { audit, isClean } from '@tally/server';
+import { openInfrastructure } from '@tally/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDetails } from './support/errors.js';
 import { prng } from './support/model.js';
@@ -25,6 +26,7 @@ import {
   type Toggle,
 } from './support/property-outcomes.js';
 import { settled } from './support/operations.js';
+import { testSeed } from './support/seed.js';
 import { isolatedEnv, startTestServer, type TestServer } from './support/server.js';
 
 /**
@@ -33,9 +35,9 @@ import { isolatedEnv, startTestServer, type TestServer } from './support/server.
  * provider failing, slow or down at random moments, end with every currency summing to zero,
  * every balance equal to its entries, and every operation ended in a way its kind allows.
  * Timing decides which outcome each operation gets; the properties hold whatever it decides.
- * The plan and the fault sequence follow from the seed: TALLY_PROPERTY_SEED replays them.
+ * The plan and the fault sequence follow from the seed: TALLY_TEST_SEED replays them.
  */
-const seed = Number(process.env['TALLY_PROPERTY_SEED'] ?? Date.now() % 1_000_000);
+const { value: seed, replay } = testSeed();
 const LEDGERS = 12;
 const WAVES = 4;
 const ACTIONS_PER_WAVE = 90;
@@ -74,9 +76,8 @@ const exchangeApi = () => t.connectClient(ExchangeService);
 const operationApi = () => t.connectClient(OperationService);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe(`random transfers and exchanges among ${LEDGERS} ledgers, provider faults injected (seed ${seed}; rerun with TALLY_PROPERTY_SEED=${seed})`, () => {
+describe(`random transfers and exchanges among ${LEDGERS} ledgers, provider faults injected (${replay})`, () => {
   it('keep every currency summing to zero, every balance equal to its entries, every outcome one its kind allows', { timeout: 240_000 }, async () => {
-    const why = `seed ${seed}: rerun with TALLY_PROPERTY_SEED=${seed}`;
     const random = prng(seed);
     const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
     const pick = <T>(items: readonly T[]): T => items[between(0, items.length - 1)]!;
@@ -107,7 +108,7 @@ describe(`random transfers and exchanges among ${LEDGERS} ledgers, provider faul
       conversion.formatRate(conversion.chainRates(conversion.invertRate(conversion.parseRate(usdRates[from]!)!), conversion.parseRate(usdRates[to]!)!), 12);
     for (const from of CURRENCIES) {
       for (const to of CURRENCIES.filter((c) => c !== from)) {
-        expect((await exchangeApi().getRate({ fromCurrency: from, toCurrency: to })).rate?.rate, `${why}: ${from}->${to}`).toBe(rateOf(from, to));
+        expect((await exchangeApi().getRate({ fromCurrency: from, toCurrency: to })).rate?.rate, `${replay}: ${from}->${to}`).toBe(rateOf(from, to));
       }
     }
 
@@ -157,15 +158,15 @@ describe(`random transfers and exchanges among ${LEDGERS} ledgers, provider faul
 
     for (const s of sent) if (s.accepted) s.end = await settled((r) => operationApi().getOperation(r), s.accepted.id, SETTLE_PATIENCE_MS);
     const ended = sent.filter((s) => s.end);
-    console.log(`properties (seed ${seed}): ${outcomeSummary(sent)}; faults ${faultsSeen.join(' ')}`);
+    console.log(`properties (${replay}): ${outcomeSummary(sent)}; faults ${faultsSeen.join(' ')}`);
 
     // Each property is checked whatever became of the others, so that one run shows them all.
-    expect.soft(toggleFailures, `${why}: DisableCurrency / EnableCurrency`).toEqual([]);
+    expect.soft(toggleFailures, `${replay}: DisableCurrency / EnableCurrency`).toEqual([]);
 
     const infra = await openInfrastructure(loadConfig(env), createLogger('silent'));
     try {
       const report = await audit(infra);
-      expect.soft(report, `${why}: the audit`).toMatchObject({
+      expect.soft(report, `${replay}: the audit`).toMatchObject({
         currenciesNotZero: [],
         accountsNotMatchingEntries: [],
         unbalancedPostings: [],
@@ -174,28 +175,28 @@ describe(`random transfers and exchanges among ${LEDGERS} ledgers, provider faul
         operationsLeftInTransit: [],
         inFlight: 0,
       });
-      expect.soft(isClean(report), `${why}: the audit is clean`).toBe(true);
+      expect.soft(isClean(report), `${replay}: the audit is clean`).toBe(true);
     } finally {
       await infra.close();
     }
 
-    expect.soft(sent.flatMap((s) => refusalFindings(s)), `${why}: refused inside the request exactly when a currency it names is not enabled`).toEqual([]);
-    expect.soft(ended.flatMap((s) => outcomeFindings(run, s)), `${why}: each operation ends as its kind allows`).toEqual([]);
+    expect.soft(sent.flatMap((s) => refusalFindings(s)), `${replay}: refused inside the request exactly when a currency it names is not enabled`).toEqual([]);
+    expect.soft(ended.flatMap((s) => outcomeFindings(run, s)), `${replay}: each operation ends as its kind allows`).toEqual([]);
 
     // The client's view: each ledger's balances, entries, operations.
     const held = new Map<string, bigint>();
     for (const [index, book] of books.entries()) {
       const { balances } = await ledgerApi().getBalances({ ledgerId: book.id });
-      expect.soft(balances.map((b) => b.currency), `${why}: ledger #${index} lists every currency ever enabled`).toEqual([...book.currencies].sort());
+      expect.soft(balances.map((b) => b.currency), `${replay}: ledger #${index} lists every currency ever enabled`).toEqual([...book.currencies].sort());
       for (const b of balances) held.set(b.currency, (held.get(b.currency) ?? 0n) + b.amount);
       const entries = await allEntries(book.id);
-      expect.soft(entryFindings(balances, entries), `${why}: ledger #${index}: every balance equals its entries`).toEqual([]);
+      expect.soft(entryFindings(balances, entries), `${replay}: ledger #${index}: every balance equals its entries`).toEqual([]);
       // The entries are exactly the balance changes its operations report, balance_after included.
       const reported = ended.flatMap((s) => (s.end!.result?.balanceChanges ?? []).filter((c) => c.ledgerId === book.id).map((c) => ({ ...c, operationId: s.end!.id })));
-      expect.soft(byOperation(entries), `${why}: ledger #${index}: entries against the operations' balance changes`).toEqual(byOperation(reported));
+      expect.soft(byOperation(entries), `${replay}: ledger #${index}: entries against the operations' balance changes`).toEqual(byOperation(reported));
       const listed = await allOperationIds(book.id);
       const sentHere = sent.filter((s) => s.accepted && (s.accepted.ledgerId === book.id || s.accepted.toLedgerId === book.id)).map((s) => s.accepted!.id);
-      expect.soft(listed.sort(), `${why}: ledger #${index} lists exactly the operations sent to it`).toEqual(sentHere.sort());
+      expect.soft(listed.sort(), `${replay}: ledger #${index} lists exactly the operations sent to it`).toEqual(sentHere.sort());
     }
 
     // Money is conserved: per currency, the ledgers hold what credits brought in, debits took
@@ -204,9 +205,9 @@ describe(`random transfers and exchanges among ${LEDGERS} ledgers, provider faul
     for (const s of ended.filter((x) => x.action.kind !== 'transfer')) {
       for (const c of s.end!.result?.balanceChanges ?? []) broughtIn.set(c.currency, (broughtIn.get(c.currency) ?? 0n) + c.amount);
     }
-    expect.soft(Object.fromEntries(held), `${why}: money per currency`).toEqual(Object.fromEntries([...held.keys()].map((c) => [c, broughtIn.get(c) ?? 0n])));
+    expect.soft(Object.fromEntries(held), `${replay}: money per currency`).toEqual(Object.fromEntries([...held.keys()].map((c) => [c, broughtIn.get(c) ?? 0n])));
     const transfersMakingMoney = ended.filter((s) => s.action.kind === 'transfer' && sumOf(s.end!.result?.balanceChanges ?? []) !== 0n).map((s) => s.label);
-    expect.soft(transfersMakingMoney, `${why}: transfers whose balance changes do not net to zero`).toEqual([]);
+    expect.soft(transfersMakingMoney, `${replay}: transfers whose balance changes do not net to zero`).toEqual([]);
 
     /**
      * About 45% transfers (now and then to a ledger lacking the currency), 37% exchanges (half

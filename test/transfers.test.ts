@@ -2,7 +2,8 @@ import { Code } from '@connectrpc/connect';
 import { LedgerService, OperationKind, OperationService, OperationStatus, StepStatus, TransactionType, type Operation } from '@tally/contracts';
 import { partitionOf, RETRIES_EXHAUSTED } from '@tally/operations';
 import { createLogger, loadConfig } from '@tally/platform';
-import { appliersFor, audit, isClean, openInfrastructure, type AuditReport } from '@tally/runtime';
+import { audit, isClean, type AuditReport } from '@tally/server';
+import { appliersFor, openInfrastructure } from '@tally/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDetails, connectRefusal } from './support/errors.js';
 import { settled } from './support/operations.js';
@@ -202,7 +203,7 @@ describe('SubmitTransfer', () => {
     const { source, target } = await pair();
     await stopWorker();
     let creditBroken = true;
-    const real = appliersFor(stack.ledgers);
+    const real = appliersFor(stack.ledgers, stack.exchange);
     const worker = await stack.startWorker({
       appliers: {
         ...real,

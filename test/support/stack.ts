@@ -1,4 +1,4 @@
-import { createExchangeFacade } from '@tally/exchange';
+import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
 import {
   createOperationsFacade,
@@ -6,6 +6,7 @@ import {
   OperationsWorker,
   PartitionQueues,
   type Appliers,
+  type Operation,
   type OperationsFacade,
   type WorkerLimits,
 } from '@tally/operations';
@@ -22,7 +23,8 @@ export interface Stack {
   readonly db: Database;
   readonly redisUrl: string;
   readonly redis: Redis;
-  readonly ledgers: LedgersFacade;
+  readonly ledgers: LedgersFacade<Operation>;
+  readonly exchange: ExchangeFacade<Operation>;
   /** The API side's facade, queueing through `queues`. */
   readonly operations: OperationsFacade;
   readonly queues: PartitionQueues;
@@ -41,13 +43,16 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
   const redis = createRedis(redisUrl, logger, 'test');
   await redis.connect();
   const queues = new PartitionQueues(queueRedisUrl ?? redisUrl, logger);
-  const ledgers = createLedgersFacade({ db, logger });
   const feed = createStatusFeed({ redis, logger });
+  const operations = createOperationsFacade({ db, queues, feed, partitions: PARTITIONS });
+  const ledgers = createLedgersFacade({ db, logger, intake: operations });
   // Exchanges are not what these suites exercise: their provider is nowhere.
   const exchange = createExchangeFacade({
     db,
     redis,
     logger,
+    ledgers,
+    intake: operations,
     quoteTtlMs: 30_000,
     rates: { providerUrl: 'http://127.0.0.1:1', timeoutMs: 100, cacheTtlMs: 1_000, maxStalenessMs: 0, breaker: { failureThreshold: 1, openMs: 1_000 } },
   });
@@ -58,8 +63,9 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
     redisUrl,
     redis,
     ledgers,
+    exchange,
     queues,
-    operations: createOperationsFacade({ db, queues, feed, partitions: PARTITIONS }),
+    operations,
     async startWorker(options = {}) {
       const url = options.redisUrl ?? redisUrl;
       const workerRedis = url === redisUrl ? redis : createRedis(url, logger, 'test-worker');
@@ -74,7 +80,7 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
         redisUrl: url,
         queues: url === redisUrl ? queues : new PartitionQueues(url, logger),
         partitions: PARTITIONS,
-        appliers: options.appliers ?? appliersFor(ledgers),
+        appliers: options.appliers ?? appliersFor(ledgers, exchange),
         preparers: preparersFor(exchange),
         logger,
         limits: { ...TEST_WORKER_LIMITS, ...options.limits },

@@ -1,6 +1,6 @@
 /**
  * A stand-in for the external currency-conversion API that Tally's exchange module calls over
- * HTTP: deterministic exact rates for every catalogue currency, and fault switches (latency,
+ * HTTP: deterministic exact rates for every ISO 4217 currency it supports, and fault switches (latency,
  * error rate, outage) for tests and demos. As a process: `node apps/rates-mock/dist/main.js`
  * (RATES_MOCK_* variables); in tests:
  *
@@ -14,3 +14,4 @@ export type { Faults } from './faults.js';
 export { MAX_SYMBOLS } from './quote.js';
 export { MAX_URL_CHARS, MAX_ADMIN_BODY_BYTES } from './http.js';
 export { RATE_SIGNIFICANT_DIGITS } from './rates.js';
+export { SUPPORTED_CODES } from './supported-codes.js';

@@ -3,11 +3,10 @@
  * the rate from A to B is value(A) / value(B). Fixed values, so the same question always gets
  * the same answer; overrides (POST /admin/rates) let a test see rates change.
  */
-import { currencies } from '@tally/currencies';
 import { invert, parseDecimal, ratio, type Ratio } from './rates.js';
+import { SUPPORTED_CODES } from './supported-codes.js';
 
-/** Every currency the provider quotes: Tally's ISO 4217 catalogue, ordered by code. */
-export const SUPPORTED_CODES: readonly string[] = Object.freeze(currencies.list().map((c) => c.code));
+export { SUPPORTED_CODES };
 const SUPPORTED: ReadonlySet<string> = new Set(SUPPORTED_CODES);
 
 export function isSupported(code: string): boolean {
@@ -85,7 +84,7 @@ const UNITS_PER_USD: Readonly<Record<string, string>> = {
 // The table is hand-written: a code outside the catalogue or a malformed number is a bug, and
 // the mock must not start with it.
 for (const [code, quote] of Object.entries(UNITS_PER_USD)) {
-  if (!SUPPORTED.has(code)) throw new Error(`rates-mock: ${code} is not in the ISO 4217 catalogue`);
+  if (!SUPPORTED.has(code)) throw new Error(`rates-mock: ${code} is not among the supported codes`);
   if (!parseDecimal(quote)) throw new Error(`rates-mock: ${code} quote ${JSON.stringify(quote)} is not a positive decimal`);
 }
 

@@ -2,3 +2,5 @@
 export { startServer, MAX_MESSAGE_BYTES } from './server.js';
 export type { RunningServer, ServerOptions } from './server.js';
 export { grpcServiceDefinition } from './transport/index.js';
+export { audit, isClean } from './books-audit.js';
+export type { AuditReport } from './books-audit.js';

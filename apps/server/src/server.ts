@@ -52,8 +52,8 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     const watcher = createOperationWatcher({ feed: feedHub, read: createOperationReader(db.sql), logger });
     const watches = watchHandlers({ watcher, requireLedger: (ledgerId) => ledgers.requireLedger(ledgerId) });
     const bindings: ServiceBinding[] = [
-      bindService(LedgerService, ledgerServiceHandlers(ledgers, operations, infra.exchange, logger)),
-      bindService(ExchangeService, exchangeServiceHandlers(infra.exchange, ledgers, operations)),
+      bindService(LedgerService, ledgerServiceHandlers(ledgers, infra.exchange, logger)),
+      bindService(ExchangeService, exchangeServiceHandlers(infra.exchange)),
       bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
     ];
     checkProcessingPatterns(bindings);

@@ -39,3 +39,18 @@ export type { Redis } from './redis.js';
 export { transientKind } from './transient.js';
 export type { TransientKind } from './transient.js';
 export { stopOnSignals } from './process.js';
+export type {
+  Admission,
+  Applier,
+  ApplyContext,
+  ApplyOutcome,
+  BalanceChange,
+  HandOff,
+  OperationError,
+  OperationIntake,
+  OperationRequest,
+  OperationStep,
+  OperationToApply,
+  Preparation,
+  Preparer,
+} from './async-operations.js';

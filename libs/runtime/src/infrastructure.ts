@@ -7,6 +7,7 @@ import {
   FeedHub,
   PartitionQueues,
   type LocalWorker,
+  type Operation,
   type OperationsFacade,
   type StatusFeed,
 } from '@tally/operations';
@@ -25,9 +26,9 @@ export interface Infrastructure {
   readonly feed: StatusFeed;
   /** An API process's end of the status feed (what its watches follow); undefined elsewhere. */
   readonly feedHub: FeedHub | undefined;
-  readonly ledgers: LedgersFacade;
+  readonly ledgers: LedgersFacade<Operation>;
   readonly operations: OperationsFacade;
-  readonly exchange: ExchangeFacade;
+  readonly exchange: ExchangeFacade<Operation>;
   /**
    * This process's own worker, once started (TALLY_ROLE=all): accepted work wakes it at once
    * instead of after a Redis round trip, and accepting keeps pace with it.
@@ -56,18 +57,23 @@ export async function openInfrastructure(config: Config, logger: Logger, options
   const feedHub = channels && new FeedHub({ channels, origin: randomUUID(), logger });
   const feed = createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) });
   let localWorker: LocalWorker | undefined;
+  // The operations module records every module's async use cases: it is their intake port.
+  const operations = createOperationsFacade({ db, queues, feed, partitions: config.partitions, localWorker: () => localWorker });
+  const ledgers = createLedgersFacade({ db, logger, intake: operations, ...(channels && { invalidation: { channels, publisher: redis } }) });
   return {
     db,
     redis,
     queues,
     feed,
     feedHub,
-    ledgers: createLedgersFacade({ db, logger, ...(channels && { invalidation: { channels, publisher: redis } }) }),
-    operations: createOperationsFacade({ db, queues, feed, partitions: config.partitions, localWorker: () => localWorker }),
+    ledgers,
+    operations,
     exchange: createExchangeFacade({
       db,
       redis,
       logger,
+      ledgers,
+      intake: operations,
       quoteTtlMs: config.quoteTtlMs,
       rates: {
         providerUrl: config.ratesUrl,

@@ -13,15 +13,12 @@ import {
   type Rate,
 } from '@tally/contracts';
 import type * as exchange from '@tally/exchange';
-import type { LedgersFacade } from '@tally/ledgers';
-import type { OperationsFacade } from '@tally/operations';
+import type { Operation } from '@tally/operations';
 import { operationToProto } from './mapping.js';
 
 /** ExchangeService: currencies, rates and quotes (sync); exchanges (async, composite). */
 export function exchangeServiceHandlers(
-  facade: exchange.ExchangeFacade,
-  ledgers: LedgersFacade,
-  operations: OperationsFacade,
+  facade: exchange.ExchangeFacade<Operation>,
 ): Partial<ServiceImpl<typeof ExchangeService>> {
   const currencies = create(ListCurrenciesResponseSchema, {
     currencies: facade.listCurrencies().map((c) => create(CurrencySchema, c)),
@@ -36,7 +33,7 @@ export function exchangeServiceHandlers(
     },
 
     async submitExchange(req) {
-      const request = await facade.checkExchange({
+      const operation = await facade.submitExchange({
         ledgerId: req.ledgerId,
         transactionId: req.transactionId,
         fromCurrency: req.fromCurrency,
@@ -45,10 +42,7 @@ export function exchangeServiceHandlers(
         quoteId: req.quoteId,
         metadata: req.metadata,
       });
-      await ledgers.requireCurrencies(req.ledgerId, [request.from_currency, request.to_currency]);
-      const [outcome] = await operations.accept([{ kind: 'EXCHANGE', ledgerId: req.ledgerId, transactionId: req.transactionId, request: { ...request } }]);
-      if (!outcome!.ok) throw outcome!.error;
-      return create(SubmitExchangeResponseSchema, { operation: operationToProto(outcome!.operation) });
+      return create(SubmitExchangeResponseSchema, { operation: operationToProto(operation) });
     },
 
     async createQuote(req) {

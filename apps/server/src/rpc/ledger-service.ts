@@ -13,7 +13,7 @@ import {
 } from '@tally/contracts';
 import type { ExchangeFacade } from '@tally/exchange';
 import type { LedgersFacade } from '@tally/ledgers';
-import type { OperationsFacade } from '@tally/operations';
+import type { Operation } from '@tally/operations';
 import type { Logger } from '@tally/platform';
 import { rateToProto } from './exchange-service.js';
 import { balanceToProto, entryToProto, ledgerToProto } from './mapping.js';
@@ -21,15 +21,14 @@ import { submitTransaction, submitTransactions, submitTransfer } from './submit.
 
 /** LedgerService: sync reads and writes of ledgers; async credits, debits and transfers. */
 export function ledgerServiceHandlers(
-  ledgers: LedgersFacade,
-  operations: OperationsFacade,
+  ledgers: LedgersFacade<Operation>,
   exchange: ExchangeFacade,
   logger: Logger,
 ): Partial<ServiceImpl<typeof LedgerService>> {
   return {
-    submitTransaction: (req) => submitTransaction(ledgers, operations, req),
-    submitTransactions: (req) => submitTransactions(ledgers, operations, req, logger),
-    submitTransfer: (req) => submitTransfer(ledgers, operations, req),
+    submitTransaction: (req) => submitTransaction(ledgers, req),
+    submitTransactions: (req) => submitTransactions(ledgers, req, logger),
+    submitTransfer: (req) => submitTransfer(ledgers, req),
 
     async createLedger(req) {
       const ledger = await ledgers.createLedger({

@@ -1,15 +1,17 @@
 import { createLogger, Database, TallyError } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OperationRequest, OperationToApply } from '@tally/platform';
 import { createLedgersFacade, ledgersSchema, type Booking, type LedgersFacade } from './index.js';
+import { recordingIntake } from './internal/intake.testing.js';
 
 /** Against the real PostgreSQL test database (migrated by the global setup). */
 let db: Database;
-let ledgers: LedgersFacade;
+let ledgers: LedgersFacade<OperationRequest>;
 
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [ledgersSchema], logger: createLogger('warn') });
-  ledgers = createLedgersFacade({ db, logger: createLogger('warn') });
+  ledgers = createLedgersFacade({ db, logger: createLogger('warn'), intake: recordingIntake() });
 });
 afterAll(() => db.close());
 
@@ -99,7 +101,7 @@ describe('ledgers facade', () => {
     // As the worker does: each operation applied in its own transaction.
     const apply = async (i: number, type: 'CREDIT' | 'DEBIT', amount: string) => {
       const [result] = await db.sql.transaction((tx) =>
-        ledgers.applyTransactions(
+        applyTransactions(
           { tx, shard: 0 },
           [{ id: randomUUID(), ledgerId: ledger.id, transactionId: `tx-${i}`, request: { type, amount, currency: 'USD', metadata: {} } }],
         ),
@@ -136,6 +138,14 @@ describe('ledgers facade', () => {
   });
 });
 
+/** A credit or debit as the worker holds it. */
+const toApply = (op: Pick<OperationToApply, 'id' | 'ledgerId' | 'transactionId' | 'request'>): OperationToApply => ({ ...op, toLedgerId: null, stage: 0, progress: {} });
+
+/** The worker half of SubmitTransaction, on operations as the worker holds them. */
+function applyTransactions(context: Parameters<LedgersFacade['appliers']['TRANSACTION']>[0], ops: ReadonlyArray<Parameters<typeof toApply>[0]>) {
+  return ledgers.appliers.TRANSACTION(context, ops.map(toApply));
+}
+
 /** As the worker does: the bookings applied in one transaction. */
 function book(...bookings: Booking[]) {
   return db.sql.transaction((tx) => ledgers.book({ tx, shard: 0 }, bookings));
@@ -143,7 +153,7 @@ function book(...bookings: Booking[]) {
 
 async function fund(ledgerId: string, currency: string, amount: string): Promise<void> {
   const [result] = await db.sql.transaction((tx) =>
-    ledgers.applyTransactions({ tx, shard: 0 }, [
+    applyTransactions({ tx, shard: 0 }, [
       { id: randomUUID(), ledgerId, transactionId: `fund-${randomUUID()}`, request: { type: 'CREDIT', amount, currency, metadata: {} } },
     ]),
   );
@@ -161,10 +171,10 @@ describe('disabling a currency', () => {
     expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'EUR', amount: 250n, exponent: 2 });
 
     const input = { ledgerId: ledger.id, transactionId: 't-eur', type: 'DEBIT' as const, amount: 5n, currency: 'EUR', metadata: {} };
-    const [prepared] = await ledgers.prepareTransactions([input]);
+    const [prepared] = await ledgers.submitTransactions([input]);
     expect(prepared).toMatchObject({ ok: false, error: { code: 'FAILED_PRECONDITION', details: { reason: 'CURRENCY_NOT_ENABLED' } } });
     const [applied] = await db.sql.transaction((tx) =>
-      ledgers.applyTransactions({ tx, shard: 0 }, [
+      applyTransactions({ tx, shard: 0 }, [
         { id: randomUUID(), ledgerId: ledger.id, transactionId: 't-eur', request: { type: 'DEBIT', amount: '5', currency: 'EUR', metadata: {} } },
       ]),
     );
@@ -172,7 +182,7 @@ describe('disabling a currency', () => {
 
     expect((await ledgers.enableCurrency(ledger.id, 'EUR')).currencies).toEqual(['USD', 'EUR', 'JPY']);
     expect(await ledgers.getBalances(ledger.id)).toContainEqual({ currency: 'EUR', amount: 250n, exponent: 2 });
-    expect((await ledgers.prepareTransactions([input]))[0]).toMatchObject({ ok: true });
+    expect((await ledgers.submitTransactions([input]))[0]).toMatchObject({ ok: true });
   });
 
   it('answers NOT_FOUND for an unknown ledger and CURRENCY_NOT_ENABLED for a currency never enabled', async () => {
@@ -233,9 +243,9 @@ describe('disabling a currency while the worker books on it', () => {
 });
 
 describe('transfers', () => {
-  it('prepares a transfer between two ledgers with the currency enabled, canonically', async () => {
+  it('records a transfer between two ledgers with the currency enabled, canonically, on the source ledger', async () => {
     const [from, to] = await Promise.all([ledgers.createLedger(usdEurJpy), ledgers.createLedger({ ...usdEurJpy, currencies: ['EUR'] })]);
-    const prepared = await ledgers.prepareTransfer({
+    const prepared = await ledgers.submitTransfer({
       fromLedgerId: from.id,
       toLedgerId: to.id,
       transactionId: 'tr-1',
@@ -243,32 +253,38 @@ describe('transfers', () => {
       amount: 999n,
       metadata: { b: '2', a: '1' },
     });
-    expect(prepared).toEqual({ fromLedgerId: from.id, toLedgerId: to.id, transactionId: 'tr-1', request: { toLedgerId: to.id, currency: 'EUR', amount: '999', metadata: { a: '1', b: '2' } } });
+    expect(prepared).toEqual({
+      kind: 'TRANSFER',
+      ledgerId: from.id,
+      toLedgerId: to.id,
+      transactionId: 'tr-1',
+      request: { toLedgerId: to.id, currency: 'EUR', amount: '999', metadata: { a: '1', b: '2' } },
+    });
   });
 
   it('refuses a transfer to the same ledger, to a missing ledger, in a currency the target lacks, or of a bad amount', async () => {
     const [from, to] = await Promise.all([ledgers.createLedger(usdEurJpy), ledgers.createLedger({ ...usdEurJpy, currencies: ['USD'] })]);
     const transfer = { fromLedgerId: from.id, toLedgerId: to.id, transactionId: 'tr-2', currency: 'USD', amount: 10n, metadata: {} };
 
-    const same = await refusal(ledgers.prepareTransfer({ ...transfer, toLedgerId: from.id }));
+    const same = await refusal(ledgers.submitTransfer({ ...transfer, toLedgerId: from.id }));
     expect(same.details.violations).toEqual([{ field: 'to_ledger_id', description: 'must differ from from_ledger_id' }]);
 
     const missingId = randomUUID();
-    const missing = await refusal(ledgers.prepareTransfer({ ...transfer, toLedgerId: missingId }));
+    const missing = await refusal(ledgers.submitTransfer({ ...transfer, toLedgerId: missingId }));
     expect(missing.code).toBe('NOT_FOUND');
     expect(missing.details.resource).toEqual({ type: 'ledger', name: missingId });
-    const missingSource = await refusal(ledgers.prepareTransfer({ ...transfer, fromLedgerId: missingId }));
+    const missingSource = await refusal(ledgers.submitTransfer({ ...transfer, fromLedgerId: missingId }));
     expect(missingSource.details.resource).toEqual({ type: 'ledger', name: missingId });
 
-    const notOnTarget = await refusal(ledgers.prepareTransfer({ ...transfer, currency: 'JPY' }));
+    const notOnTarget = await refusal(ledgers.submitTransfer({ ...transfer, currency: 'JPY' }));
     expect(notOnTarget.code).toBe('FAILED_PRECONDITION');
     expect(notOnTarget.details).toMatchObject({ reason: 'CURRENCY_NOT_ENABLED', metadata: { ledger_id: to.id, currency: 'JPY' } });
     await ledgers.disableCurrency(from.id, 'USD');
-    const disabledOnSource = await refusal(ledgers.prepareTransfer(transfer));
+    const disabledOnSource = await refusal(ledgers.submitTransfer(transfer));
     expect(disabledOnSource.details).toMatchObject({ reason: 'CURRENCY_NOT_ENABLED', metadata: { ledger_id: from.id, currency: 'USD' } });
 
     for (const amount of [0n, -1n, 2n ** 63n]) {
-      const bad = await refusal(ledgers.prepareTransfer({ ...transfer, amount }));
+      const bad = await refusal(ledgers.submitTransfer({ ...transfer, amount }));
       expect(bad.details.violations?.map((v) => v.field)).toEqual(['amount']);
     }
   });

@@ -36,7 +36,7 @@ export type { OperationWatcher, OperationWatcherOptions, WatchLimits, WatchOptio
 export { PartitionQueues } from './internal/queue/partition-queues.js';
 export { OperationsWorker, DEFAULT_WORKER_LIMITS } from './internal/worker/operations-worker.js';
 export type { OperationsWorkerOptions, WorkerLimits } from './internal/worker/operations-worker.js';
-export type { Applier, Appliers, ApplyContext, ApplyOutcome, ClaimedOperation, HandOff, Preparation, Preparer, Preparers } from './internal/worker/appliers.js';
+export type { Appliers, Preparers } from './internal/worker/appliers.js';
 
 export const operationsSchema: ModuleSchema = {
   name: 'operations',

@@ -1,6 +1,9 @@
 import { conversion, currencies, type Currency } from '@tally/currencies';
-import { TallyError, Violations, type Database, type Logger, type Redis, type SqlTransaction } from '@tally/platform';
-import { checkExchange, lockRates, type ExchangeInput, type ExchangeRequest, type ExchangeToLock, type LockedRate } from './exchanges.js';
+import type { LedgersFacade } from '@tally/ledgers';
+import { TallyError, Violations, type Applier, type Database, type Logger, type Preparer, type Redis } from '@tally/platform';
+import { exchangeApplier } from '../submit-exchange/apply.js';
+import { submitExchange, type ExchangeInput, type ExchangeIntake } from '../submit-exchange/check.js';
+import { rateLocker } from '../submit-exchange/prepare.js';
 import { checkPair, createQuote, type Quote } from './quotes.js';
 import { rateIn, RateSource, type RatePolicy } from './rate-source.js';
 
@@ -23,28 +26,38 @@ export interface ConvertedTotal {
   readonly rates: readonly Rate[];
 }
 
-export interface ExchangeFacade {
+/** `Operation` is what the intake port answers for an accepted exchange; this module only passes it on. */
+export interface ExchangeFacade<Operation = unknown> {
   /** Every supported ISO 4217 currency, ordered by code. */
   listCurrencies(): readonly Currency[];
   getRate(from: string, to: string): Promise<Rate>;
   createQuote(input: { from: string; to: string; amount: bigint }): Promise<Quote>;
   /** The sum of `balances` in `currency`, each converted at the current rate, rounded half-even once. */
   convertTotal(balances: ReadonlyArray<{ currency: string; amount: bigint }>, currency: string): Promise<ConvertedTotal>;
-  /** Checks an exchange before it is accepted (fields, and its quote); returns the request to record. */
-  checkExchange(input: ExchangeInput): Promise<ExchangeRequest>;
-  /** In the worker's transaction: the rate each exchange applies at (its quote, now used, or the current rate). */
-  lockRates(tx: SqlTransaction, exchanges: readonly ExchangeToLock[]): Promise<LockedRate[]>;
+  /**
+   * SubmitExchange: checks the request, its quote and the ledger's currencies, and records it;
+   * throws the refusal (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, or the intake's).
+   */
+  submitExchange(input: ExchangeInput): Promise<Operation>;
+  /** The worker's first commit of an exchange: its rate locked (the quote used, or the current rate). */
+  readonly preparer: Preparer;
+  /** The worker's second commit: both legs at the locked rate. */
+  readonly applier: Applier;
 }
 
-export interface ExchangeDeps {
+export interface ExchangeDeps<Operation> {
   readonly db: Database;
+  /** Ledgers check an exchange's currencies and book its legs. */
+  readonly ledgers: Pick<LedgersFacade, 'requireCurrencies' | 'book'>;
+  /** Where exchanges are recorded (the operations module, plugged in by the wiring). */
+  readonly intake: ExchangeIntake<Operation>;
   readonly redis: Redis;
   readonly logger: Logger;
   readonly rates: RatePolicy;
   readonly quoteTtlMs: number;
 }
 
-export function createExchangeFacade(deps: ExchangeDeps): ExchangeFacade {
+export function createExchangeFacade<Operation>(deps: ExchangeDeps<Operation>): ExchangeFacade<Operation> {
   const source = new RateSource(deps.redis, deps.rates, deps.logger.child({ component: 'rates' }));
   const shown = async (from: string, to: string): Promise<Rate> => {
     const sourced = await source.rate(from, to);
@@ -59,8 +72,9 @@ export function createExchangeFacade(deps: ExchangeDeps): ExchangeFacade {
       return shown(from, to);
     },
     createQuote: (input) => createQuote(deps.db.em(), source, input, deps.quoteTtlMs),
-    checkExchange: (input) => checkExchange(deps.db.em(), input),
-    lockRates: (tx, exchanges) => lockRates(tx, source, exchanges),
+    submitExchange: (input) => submitExchange(deps.db.em(), deps.ledgers, deps.intake, input),
+    preparer: rateLocker(source),
+    applier: exchangeApplier(deps.ledgers),
     async convertTotal(balances, code) {
       const v = new Violations();
       const target = currencies.checkCurrencyCode(v, 'convert_to', code);

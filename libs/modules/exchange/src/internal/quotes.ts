@@ -65,3 +65,23 @@ export async function createQuote(
   );
   return quote;
 }
+
+/** A quote as stored. */
+export interface QuoteRow {
+  id: string;
+  from_currency: string;
+  to_currency: string;
+  rate: string;
+  from_amount: string;
+  to_amount: string;
+  expire_time: Date;
+  used_by_operation_id: string | null;
+}
+
+/** Why a quote does not fit an exchange, or undefined when it does. */
+export function quoteMismatch(quote: QuoteRow, from: string, to: string, amount: string): { code: string; message: string } | undefined {
+  if (quote.from_currency !== from || quote.to_currency !== to || String(quote.from_amount) !== amount) {
+    return { code: 'QUOTE_MISMATCH', message: `quote ${quote.id} is for ${quote.from_amount} ${quote.from_currency} to ${quote.to_currency}` };
+  }
+  return undefined;
+}

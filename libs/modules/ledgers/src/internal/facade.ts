@@ -1,18 +1,23 @@
-import type { ChannelHub, Database, Logger, PageRequest, Redis } from '@tally/platform';
+import type { Admission, Applier, ApplyContext, ChannelHub, Database, Logger, PageRequest, Redis } from '@tally/platform';
+import { applyTransactions } from '../submit-transaction/apply.js';
+import { submitTransactions, type TransactionInput } from '../submit-transaction/check.js';
+import { applyTransfers } from '../submit-transfer/apply.js';
+import { submitTransfer, type TransferInput } from '../submit-transfer/check.js';
 import { auditBooks, ledgerEntryCounts, unsettledTransit, type BooksFindings } from './audit.js';
+import { book } from './booking/book.js';
+import type { Booking, BookingResult } from './booking/decide.js';
 import { createLedger } from './create-ledger.js';
 import { disableCurrency } from './disable-currency.js';
 import { enableCurrency } from './enable-currency.js';
+import type { LedgersIntake, LedgersOperationKind } from './intake.js';
 import { LedgerDirectory } from './ledger-directory.js';
 import { requireCurrencies } from './ledger-store.js';
 import { createBalanceReader, getLedger, listEntries, listLedgers, type ListEntriesInput } from './read-ledgers.js';
-import { applyTransactions, bookPostings, type ApplyContext, type ApplyResult, type Booking, type OperationToApply } from './apply-transactions.js';
-import { prepareTransactions, type Prepared, type TransactionInput } from './submit-transaction.js';
-import { prepareTransfer, type PreparedTransfer, type TransferInput } from './submit-transfer.js';
 import type { Balance, Entry, Ledger, Page } from './types.js';
 import { validateLedgerId, type CreateLedgerInput } from './validation.js';
 
-export interface LedgersFacade {
+/** `Operation` is what the intake port answers for an accepted request; this module only passes it on. */
+export interface LedgersFacade<Operation = unknown> {
   createLedger(input: CreateLedgerInput): Promise<Ledger>;
   getLedger(ledgerId: string): Promise<Ledger>;
   /** Throws INVALID_ARGUMENT for a malformed id, NOT_FOUND for an unknown ledger; cheap (the directory caches it). */
@@ -24,32 +29,35 @@ export interface LedgersFacade {
   getBalances(ledgerId: string): Promise<Balance[]>;
   listEntries(input: ListEntriesInput): Promise<Page<Entry>>;
   /**
-   * Checks credits and debits before they are accepted: fields, ledger, currency enabled.
-   * One outcome per input; `fieldPrefix` names batch items in violations.
+   * SubmitTransaction(s): checks credits and debits (fields, ledger, currency enabled) and
+   * records those that pass; one admission per input, in order. `fieldPrefix` names batch
+   * items in refusals. Throws INVALID_ARGUMENT for an empty or oversized batch.
    */
-  prepareTransactions(inputs: readonly TransactionInput[], fieldPrefix?: (index: number) => string): Promise<Prepared[]>;
-  /** Checks a transfer before it is accepted; throws TallyError (INVALID_ARGUMENT with one violation per bad field, NOT_FOUND for a missing ledger, FAILED_PRECONDITION CURRENCY_NOT_ENABLED when the currency is not enabled on the source or the target). */
-  prepareTransfer(input: TransferInput): Promise<PreparedTransfer>;
-  /** Applies accepted credits and debits, in order, inside the worker's transaction; one result each. */
-  applyTransactions(context: ApplyContext, operations: readonly OperationToApply[]): Promise<ApplyResult[]>;
+  submitTransactions(inputs: readonly TransactionInput[], fieldPrefix?: (index: number) => string): Promise<Array<Admission<Operation>>>;
+  /** SubmitTransfer: checks and records a transfer; throws TallyError (INVALID_ARGUMENT with one violation per bad field, NOT_FOUND for a missing ledger, FAILED_PRECONDITION CURRENCY_NOT_ENABLED when the currency is not enabled on the source or the target, or the intake's refusal). */
+  submitTransfer(input: TransferInput): Promise<Operation>;
+  /** The worker halves of this module's async use cases, by operation kind. */
+  readonly appliers: Readonly<Record<LedgersOperationKind, Applier>>;
   /**
    * Books what other modules decided (an exchange's two legs against the FX accounts): each
    * booking's legs together or not at all, inside the worker's transaction.
    */
-  book(context: ApplyContext, bookings: readonly Booking[]): Promise<ApplyResult[]>;
+  book(context: ApplyContext, bookings: readonly Booking[]): Promise<BookingResult[]>;
+  /** Checks, before another module's operation on a ledger is accepted, that the ledger exists and has these currencies enabled. */
+  requireCurrencies(ledgerId: string, currencies: readonly string[]): Promise<void>;
   /** The books' invariants on one snapshot (for `npm run audit`). */
   auditBooks(): Promise<BooksFindings>;
   /** How many ledger-side entries each operation wrote (for `npm run audit`). */
   ledgerEntryCounts(operationIds: readonly string[]): Promise<Map<string, number>>;
   /** Of these operation ids, those whose entries on TRANSIT system accounts do not sum to zero in some currency (money left in transit), for the audit. */
   unsettledTransit(operationIds: readonly string[]): Promise<string[]>;
-  /** Checks, before an exchange is accepted, that the ledger exists and has both currencies enabled. */
-  requireCurrencies(ledgerId: string, currencies: readonly string[]): Promise<void>;
 }
 
-export interface LedgersDeps {
+export interface LedgersDeps<Operation> {
   readonly db: Database;
   readonly logger: Logger;
+  /** Where this module's async use cases are recorded (the operations module, plugged in by the wiring). */
+  readonly intake: LedgersIntake<Operation>;
   /**
    * An API process's subscriptions and a connection to publish on: what a submit checks of a
    * ledger is then cached, and changes are told to the other processes (see LedgerDirectory).
@@ -58,7 +66,7 @@ export interface LedgersDeps {
 }
 
 /** Every call gets its own unit of work. */
-export function createLedgersFacade(deps: LedgersDeps): LedgersFacade {
+export function createLedgersFacade<Operation>(deps: LedgersDeps<Operation>): LedgersFacade<Operation> {
   const { db } = deps;
   const directory = new LedgerDirectory({ sql: db.sql, logger: deps.logger, ...(deps.invalidation && { invalidation: deps.invalidation }) });
   const getBalances = createBalanceReader(db.sql);
@@ -77,13 +85,13 @@ export function createLedgersFacade(deps: LedgersDeps): LedgersFacade {
     disableCurrency: (ledgerId, currency) => changed(disableCurrency(db.em(), ledgerId, currency)),
     getBalances,
     listEntries: (input) => listEntries(db.em(), input),
-    prepareTransactions: (inputs, fieldPrefix) => prepareTransactions(directory, inputs, fieldPrefix),
-    prepareTransfer: (input) => prepareTransfer(directory, input),
-    applyTransactions,
-    book: bookPostings,
+    submitTransactions: (inputs, fieldPrefix) => submitTransactions(directory, deps.intake, inputs, fieldPrefix),
+    submitTransfer: (input) => submitTransfer(directory, deps.intake, input),
+    appliers: { TRANSACTION: applyTransactions, TRANSFER: applyTransfers },
+    book,
+    requireCurrencies: (ledgerId, codes) => requireCurrencies(directory, [ledgerId], codes),
     auditBooks: () => auditBooks(db.em()),
     ledgerEntryCounts: (ids) => ledgerEntryCounts(db.sql, ids),
     unsettledTransit: (ids) => unsettledTransit(db.sql, ids),
-    requireCurrencies: (ledgerId, codes) => requireCurrencies(directory, [ledgerId], codes),
   };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ChannelHub, createLogger, createRedis, Database, type Redis, type Sql } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createLedgersFacade, ledgersSchema, type LedgersFacade } from '../index.js';
+import { recordingIntake } from './intake.testing.js';
 import { LedgerDirectory } from './ledger-directory.js';
 
 /**
@@ -26,10 +27,10 @@ async function connection(purpose: string): Promise<Redis> {
 }
 
 /** A process's ledgers facade, with its own subscriber and publisher, as an API process has. */
-async function apiProcess(): Promise<{ ledgers: LedgersFacade; subscriber: Redis }> {
+async function apiProcess(): Promise<{ ledgers: LedgersFacade<unknown>; subscriber: Redis }> {
   const [subscriber, publisher] = await Promise.all([connection('directory-spec-subscriber'), connection('directory-spec-publisher')]);
   const channels = new ChannelHub({ subscriber, logger });
-  return { ledgers: createLedgersFacade({ db, logger, invalidation: { channels, publisher } }), subscriber };
+  return { ledgers: createLedgersFacade({ db, logger, intake: recordingIntake(), invalidation: { channels, publisher } }), subscriber };
 }
 
 /** Counts the statements a directory sends. */
@@ -65,16 +66,16 @@ describe('the ledger directory', () => {
   it('sees a currency disabled in another process within a round trip, and enabled again', async () => {
     const [one, two] = await Promise.all([apiProcess(), apiProcess()]);
     const ledger = await one.ledgers.createLedger({ name: 'shared', currencies: ['USD', 'EUR'], overdraftAllowed: false, requestId: '' });
-    expect((await two.ledgers.prepareTransactions([debit(ledger.id, 'EUR')]))[0]).toMatchObject({ ok: true }); // cached in `two`
+    expect((await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0]).toMatchObject({ ok: true }); // cached in `two`
 
     await one.ledgers.disableCurrency(ledger.id, 'EUR');
-    expect((await one.ledgers.prepareTransactions([debit(ledger.id, 'EUR')]))[0]).toMatchObject({ ok: false }); // at once where it changed
+    expect((await one.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0]).toMatchObject({ ok: false }); // at once where it changed
     await expect
-      .poll(async () => (await two.ledgers.prepareTransactions([debit(ledger.id, 'EUR')]))[0], { timeout: 2_000, interval: 20 })
+      .poll(async () => (await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0], { timeout: 2_000, interval: 20 })
       .toMatchObject({ ok: false, error: { details: { reason: 'CURRENCY_NOT_ENABLED' } } });
 
     await one.ledgers.enableCurrency(ledger.id, 'EUR');
-    await expect.poll(async () => (await two.ledgers.prepareTransactions([debit(ledger.id, 'EUR')]))[0], { timeout: 2_000, interval: 20 }).toMatchObject({ ok: true });
+    await expect.poll(async () => (await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0], { timeout: 2_000, interval: 20 }).toMatchObject({ ok: true });
   });
 
   it('forgets everything when its invalidations may have been lost (the subscription dropped)', async () => {

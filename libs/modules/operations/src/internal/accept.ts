@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { statement, TallyError, type Sql } from '@tally/platform';
+import { statement, TallyError, type OperationRequest, type Sql } from '@tally/platform';
 import { v7 as uuidv7 } from 'uuid';
 import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from './operation-store.js';
 import { partitionOf } from './partition.js';
@@ -20,15 +20,8 @@ import type { Operation } from './types.js';
  * one round trip takes the locks, inserts every row and commits.
  */
 
-/** What a submit asks to record. `request` is JSON-safe (bigints as strings) and canonical. */
-export interface OperationSpec {
-  readonly kind: OperationKind;
-  readonly ledgerId: string;
-  /** A transfer's target ledger: the operation is listed and streamed on it too. */
-  readonly toLedgerId?: string;
-  readonly transactionId: string;
-  readonly request: Readonly<Record<string, unknown>>;
-}
+/** What a module's use case asks to record (its intake port's request). */
+export type OperationSpec = OperationRequest<OperationKind>;
 
 export type AcceptOutcome =
   | { readonly ok: true; readonly operation: Operation; readonly created: boolean; readonly partition: number; readonly seq: string }

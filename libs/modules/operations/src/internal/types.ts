@@ -1,24 +1,7 @@
+import type { BalanceChange, OperationError, OperationStep } from '@tally/platform';
 import type { OperationKind, OperationStatus } from './status.js';
 
-export interface OperationStep {
-  readonly name: string;
-  readonly status: 'PENDING' | 'COMPLETED' | 'FAILED';
-  readonly time: Date;
-}
-
-export interface OperationError {
-  /** Stable reason, for example INSUFFICIENT_FUNDS. */
-  readonly code: string;
-  readonly message: string;
-  readonly details: Readonly<Record<string, string>>;
-}
-
-export interface BalanceChange {
-  readonly ledgerId: string;
-  readonly currency: string;
-  readonly amount: bigint;
-  readonly balanceAfter: bigint;
-}
+export type { BalanceChange, OperationError, OperationStep };
 
 export interface OperationResult {
   readonly balanceChanges: readonly BalanceChange[];

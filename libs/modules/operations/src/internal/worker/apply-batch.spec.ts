@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createLogger, Database, statement } from '@tally/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { operationsSchema } from '../../index.js';
-import type { ApplyOutcome, Appliers } from './appliers.js';
-import { applyHeld, claimNext, LostOperationError, type HeldOperation } from './apply-batch.js';
+import type { ApplyOutcome } from '@tally/platform';
+import type { Appliers } from './appliers.js';
+import type { OperationRow } from '../schema.js';
+import { applyHeld, claimNext, LostOperationError } from './apply-batch.js';
 
 /**
  * The guard that keeps two workers from applying one operation twice, against the real
@@ -51,11 +53,11 @@ const recording: Appliers = {
 };
 
 /** Another worker finishes the operation first (it held it by mistake too). */
-async function finishedElsewhere(held: HeldOperation): Promise<void> {
+async function finishedElsewhere(held: OperationRow): Promise<void> {
   await db
     .em()
     .getConnection()
-    .execute(`update operations.operation set status = 'COMPLETED', version = version + 1, result = '{}' where id = ?`, [held.row.id]);
+    .execute(`update operations.operation set status = 'COMPLETED', version = version + 1, result = '{}' where id = ?`, [held.id]);
 }
 
 async function effects(): Promise<string[]> {
@@ -77,7 +79,7 @@ describe('a batch applied by a worker that no longer holds its operations', () =
     const batch = await claimNext(db.sql, [PARTITION], 10);
     const applied = await applyHeld(db.sql, batch, recording, 0, 0, PARTITIONS);
     expect(applied.changes.map((c) => c.operation.status)).toEqual(['COMPLETED', 'COMPLETED']);
-    expect((await effects()).sort()).toEqual(batch.map((h) => h.row.id).sort());
+    expect((await effects()).sort()).toEqual(batch.map((h) => h.id).sort());
     expect(await statuses()).toEqual(['COMPLETED', 'COMPLETED']);
   });
 

@@ -1,13 +1,13 @@
-import { statement, type Sql, type SqlPool, type SqlTransaction } from '@tally/platform';
+import { statement, type ApplyOutcome, type OperationToApply, type Sql, type SqlPool, type SqlTransaction } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import { resultFromJson, resultToJson, stepsToJson } from '../json-forms.js';
 import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from '../operation-store.js';
 import { partitionOf } from '../partition.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
 import { LOST_OPERATION_SQLSTATE, type OperationRow, type StoredError, type StoredResult, type StoredStep } from '../schema.js';
-import { RETRIES_EXHAUSTED } from '../status.js';
+import { assertTransition, RETRIES_EXHAUSTED } from '../status.js';
 import type { BalanceChange, Operation, OperationError } from '../types.js';
-import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appliers.js';
+import type { Appliers, Preparers } from './appliers.js';
 
 /**
  * The worker's database steps for one partition. Each is one transaction:
@@ -21,30 +21,21 @@ import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appl
  * changed the row, the guard matches nothing and the step fails loudly instead of applying twice.
  */
 
-export interface HeldOperation {
-  readonly row: OperationRow;
-  readonly claimed: ClaimedOperation;
-}
-
-function held(row: OperationRow): HeldOperation {
+/** What an applier or preparer sees of a held row: the platform's OperationToApply (one name for one thing). */
+function toApply(row: OperationRow): OperationToApply {
   return {
-    row,
-    claimed: {
-      id: row.id,
-      kind: row.kind,
-      ledgerId: row.ledgerId,
-      transactionId: row.transactionId,
-      request: row.request,
-      partition: row.partition,
-      toLedgerId: row.toLedgerId,
-      stage: row.stage,
-      progress: row.progress,
-    },
+    id: row.id,
+    ledgerId: row.ledgerId,
+    toLedgerId: row.toLedgerId,
+    transactionId: row.transactionId,
+    request: row.request,
+    stage: row.stage,
+    progress: row.progress,
   };
 }
 
 const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1);
-const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): HeldOperation[] => rows.map(fromColumns).sort(bySeq).map(held);
+const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): OperationRow[] => rows.map(fromColumns).sort(bySeq);
 
 /** Each queued operation looked up by id (a lateral lookup the planner keeps): the queue is small, the history is not. */
 const HELD = statement(
@@ -58,7 +49,7 @@ const HELD = statement(
 );
 
 /** Operations these partitions left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
-export async function heldByPartitions(sql: Sql, partitions: readonly number[], limit: number): Promise<HeldOperation[]> {
+export async function heldByPartitions(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
   if (partitions.length === 0) return [];
   return heldRows(await sql.query(HELD, [partitions, limit]));
 }
@@ -91,13 +82,15 @@ const MIN_CLAIM_PER_PARTITION = 64;
  * partition is read for twice its even share (at least MIN_CLAIM_PER_PARTITION): enough for
  * the busiest of a few to fill a batch, without reading `limit` rows of every partition.
  */
-export async function claimNext(sql: Sql, partitions: readonly number[], limit: number): Promise<HeldOperation[]> {
+export async function claimNext(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
   if (partitions.length === 0) return [];
   return heldRows(await claimRows(sql, partitions, limit));
 }
 
 /** The claim, on its own (committing at once) or deferred in a transaction (see applyHeld). */
 function claimRows(sql: Sql | SqlTransaction, partitions: readonly number[], limit: number): Promise<Array<Record<string, unknown>>> {
+  // The rows are not known before: what the claim moves from is its own guard, o.status = 'PENDING'.
+  assertTransition({ status: 'PENDING' }, 'PROCESSING');
   const perPartition = Math.min(limit, Math.max(MIN_CLAIM_PER_PARTITION, Math.ceil((2 * limit) / partitions.length)));
   const values = [partitions, limit, perPartition];
   return 'defer' in sql ? sql.defer(CLAIM, values) : sql.query(CLAIM, values);
@@ -108,7 +101,7 @@ export interface AppliedBatch {
   readonly changes: OperationChange[];
   readonly handedOff: QueuedOperation[];
   /** Claimed in the same transaction when asked (see ClaimAhead), oldest first. */
-  readonly claimed: HeldOperation[];
+  readonly claimed: OperationRow[];
 }
 
 const PREPARE = statement(
@@ -127,20 +120,22 @@ const PREPARE = statement(
  */
 export async function prepareHeld(
   sql: SqlPool,
-  batch: readonly HeldOperation[],
+  batch: readonly OperationRow[],
   preparers: Preparers,
-): Promise<{ batch: HeldOperation[]; prepared: Operation[] }> {
-  if (!batch.some((h) => preparers[h.claimed.kind])) return { batch: [...batch], prepared: [] };
+): Promise<{ batch: OperationRow[]; prepared: Operation[] }> {
+  if (!batch.some((h) => preparers[h.kind])) return { batch: [...batch], prepared: [] };
   return sql.transaction(async (tx) => {
     const changes: Array<{ id: string; version: string; steps: unknown; progress: Record<string, unknown> }> = [];
     for (const [kind, preparer] of Object.entries(preparers)) {
-      const mine = batch.filter((h) => h.claimed.kind === kind);
+      const mine = batch.filter((h) => h.kind === kind);
       if (!preparer || mine.length === 0) continue;
-      const preparations = await preparer(tx, mine.map((h) => h.claimed));
+      const preparations = await preparer(tx, mine.map(toApply));
       if (preparations.length !== mine.length) throw new Error(`the ${kind} preparer answered ${preparations.length} times for ${mine.length} operations`);
-      mine.forEach(({ row }, i) => {
+      mine.forEach((row, i) => {
         const p = preparations[i];
-        if (p) changes.push({ id: row.id, version: row.version.toString(), steps: stepsToJson(p.steps), progress: { ...row.progress, ...p.progress } });
+        if (!p) return;
+        assertTransition(row, 'PROCESSING');
+        changes.push({ id: row.id, version: row.version.toString(), steps: stepsToJson(p.steps), progress: { ...row.progress, ...p.progress } });
       });
     }
     if (changes.length === 0) return { batch: [...batch], prepared: [] };
@@ -149,8 +144,8 @@ export async function prepareHeld(
     const byId = new Map(updated.map((row) => [row.id, row]));
     return {
       batch: batch.map((h) => {
-        const row = byId.get(h.row.id);
-        return row ? held(row) : h;
+        const row = byId.get(h.id);
+        return row ?? h;
       }),
       prepared: updated.sort(bySeq).map(toOperation),
     };
@@ -173,7 +168,7 @@ export interface ClaimAhead {
  */
 export async function applyHeld(
   sql: SqlPool,
-  batch: readonly HeldOperation[],
+  batch: readonly OperationRow[],
   appliers: Appliers,
   shard: number,
   extraAttempts: number,
@@ -183,10 +178,10 @@ export async function applyHeld(
   const written = await sql.transaction(async (tx) => {
     const outcomes: ApplyOutcome[] = [];
     for (let start = 0; start < batch.length; ) {
-      const kind = batch[start]!.claimed.kind;
+      const kind = batch[start]!.kind;
       let end = start + 1;
-      while (end < batch.length && batch[end]!.claimed.kind === kind) end++;
-      const run = batch.slice(start, end).map((h) => h.claimed);
+      while (end < batch.length && batch[end]!.kind === kind) end++;
+      const run = batch.slice(start, end).map(toApply);
       const applier = appliers[kind];
       const results = applier
         ? await applier({ tx, shard }, run)
@@ -255,12 +250,12 @@ const SETTLE_QUEUE = statement(
  */
 function finish(
   sql: SqlTransaction,
-  batch: readonly HeldOperation[],
+  batch: readonly OperationRow[],
   outcomes: readonly ApplyOutcome[],
   extraAttempts: number,
   partitions: number,
 ): Promise<Omit<AppliedBatch, 'claimed'>> {
-  const rows = batch.map(({ row }, i): { before: OperationRow; after: OperationRow; made: readonly BalanceChange[] } => {
+  const rows = batch.map((row, i): { before: OperationRow; after: OperationRow; made: readonly BalanceChange[] } => {
     const outcome = outcomes[i]!;
     const handOff = outcome.ok ? outcome.handOff : undefined;
     if (handOff && handOff.stage <= row.stage) throw new Error(`operation ${row.id}: stage ${row.stage} handed off to stage ${handOff.stage}`);
@@ -281,6 +276,7 @@ function finish(
       partition: handOff ? partitionOf(handOff.ledgerId, partitions) : row.partition,
       progress: handOff ? { ...handOff.progress } : row.progress,
     };
+    assertTransition(row, after.status);
     return { before: row, after, made };
   });
   const changes = rows.map(({ before, after }) => ({
@@ -349,9 +345,10 @@ const RELEASE = statement(
 );
 
 /** Gives held operations back (PROCESSING -> PENDING) so the partition's next owner applies them in order. */
-export async function releaseHeld(sql: Sql, batch: readonly HeldOperation[]): Promise<Operation[]> {
+export async function releaseHeld(sql: Sql, batch: readonly OperationRow[]): Promise<Operation[]> {
   if (batch.length === 0) return [];
-  const rows = (await sql.query<Record<string, unknown>>(RELEASE, [batch.map((h) => h.row.id)])).map(fromColumns);
+  for (const row of batch) assertTransition(row, 'PENDING');
+  const rows = (await sql.query<Record<string, unknown>>(RELEASE, [batch.map((h) => h.id)])).map(fromColumns);
   return rows.sort(bySeq).map(toOperation);
 }
 
@@ -369,7 +366,8 @@ const EXHAUST = statement(
 );
 
 /** Ends an operation FAILED because every retry failed; operators may requeue it. */
-export async function exhaust(sql: Sql, op: HeldOperation, attempts: number, lastError: unknown): Promise<Operation> {
+export async function exhaust(sql: Sql, op: OperationRow, attempts: number, lastError: unknown): Promise<Operation> {
+  assertTransition(op, 'FAILED');
   const error: OperationError = {
     code: RETRIES_EXHAUSTED,
     message: `gave up after ${attempts} attempts; an operator may requeue it`,
@@ -378,9 +376,9 @@ export async function exhaust(sql: Sql, op: HeldOperation, attempts: number, las
   const [updated] = await sql.query<Record<string, unknown>>(EXHAUST, [
     Math.max(0, attempts - 1),
     JSON.stringify(error),
-    op.row.id,
-    op.row.version.toString(),
+    op.id,
+    op.version.toString(),
   ]);
-  if (!updated) throw new LostOperationError(op.row.id);
+  if (!updated) throw new LostOperationError(op.id);
   return toOperation(fromColumns(updated));
 }

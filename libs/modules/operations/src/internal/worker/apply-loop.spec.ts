@@ -3,7 +3,8 @@ import { createLogger, Database } from '@tally/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { operationsSchema } from '../../index.js';
 import { readOperations } from '../operation-store.js';
-import type { ApplyOutcome, Appliers, ClaimedOperation } from './appliers.js';
+import type { ApplyOutcome, OperationToApply } from '@tally/platform';
+import type { Appliers } from './appliers.js';
 import { ApplyLoop } from './apply-loop.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 
@@ -47,7 +48,7 @@ function recording(gate?: () => Promise<void>): { appliers: Appliers; applied: s
     applied,
     runs,
     appliers: {
-      TRANSACTION: async (_context, ops: readonly ClaimedOperation[]) => {
+      TRANSACTION: async (_context, ops: readonly OperationToApply[]) => {
         await gate?.();
         runs.push(ops.length);
         applied.push(...ops.map((op) => op.id));

@@ -1,6 +1,7 @@
 import { transientKind, type Database, type Logger } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import { toOperation } from '../operation-store.js';
+import type { OperationRow } from '../schema.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
 import {
   applyHeld,
@@ -13,7 +14,6 @@ import {
   releaseHeld,
   VACUUM_QUEUE_EVERY_OPS,
   vacuumQueue,
-  type HeldOperation,
 } from './apply-batch.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
@@ -68,7 +68,7 @@ export class ApplyLoop {
    */
   private resumeNeeded = true;
   /** The next batch, claimed by the transaction that applied the previous one (see ClaimAhead). */
-  private next: HeldOperation[] = [];
+  private next: OperationRow[] = [];
   /** Operations waiting in the held partitions, as last counted; and accepts waiting for it to fall. */
   private backlog = 0;
   private backlogCheckedMs = 0;
@@ -225,7 +225,7 @@ export class ApplyLoop {
       batch = await this.withConnectionRetry(() => claimNext(db.sql, held, maxBatchOps));
       if (batch.length < maxBatchOps) this.drained = startedMs;
       this.noteClaimed(batch.length);
-      this.options.publish(batch.map((h) => ({ operation: toOperation(h.row) })));
+      this.options.publish(batch.map((h) => ({ operation: toOperation(h) })));
     }
     if (batch.length === 0) return 0;
     // The system accounts this worker books against: a partition it holds, so no other worker
@@ -239,13 +239,13 @@ export class ApplyLoop {
    * The batch the previous transaction claimed, but only for partitions still held: operations
    * of a partition given up since are handed back (PENDING) for its next holder.
    */
-  private async takeClaimedAhead(held: readonly number[]): Promise<HeldOperation[]> {
+  private async takeClaimedAhead(held: readonly number[]): Promise<OperationRow[]> {
     const next = this.next;
     this.next = [];
     if (next.length === 0) return next;
     const holding = new Set(held);
-    const mine = next.filter((h) => holding.has(h.row.partition));
-    if (mine.length < next.length) await this.giveBack(next.filter((h) => !holding.has(h.row.partition)));
+    const mine = next.filter((h) => holding.has(h.partition));
+    if (mine.length < next.length) await this.giveBack(next.filter((h) => !holding.has(h.partition)));
     return mine;
   }
 
@@ -262,7 +262,7 @@ export class ApplyLoop {
   }
 
   /** With `claimAhead`, the transaction also claims the next batch (not when the batch is retried alone, nor when stopping). */
-  private async applyWithRetries(held: readonly HeldOperation[], shard: number, earlierTries: number, claimAhead = false): Promise<void> {
+  private async applyWithRetries(held: readonly OperationRow[], shard: number, earlierTries: number, claimAhead = false): Promise<void> {
     const { db, appliers, preparers, backoff, partitions } = this.options;
     // Preparing moves versions on: the batch is always the operations as last written.
     let batch = held;
@@ -286,7 +286,7 @@ export class ApplyLoop {
           this.next = done.claimed;
           if (done.claimed.length < ahead.limit) this.drained = sentMs;
           this.noteClaimed(done.claimed.length);
-          this.options.publish(done.claimed.map((h) => ({ operation: toOperation(h.row) })));
+          this.options.publish(done.claimed.map((h) => ({ operation: toOperation(h) })));
         }
         return;
       } catch (error) {
@@ -314,9 +314,9 @@ export class ApplyLoop {
           return;
         }
         if (tries >= backoff.maxAttempts) {
-          const [only] = batch as [HeldOperation];
+          const [only] = batch as [OperationRow];
           const failed = await this.withConnectionRetry(() => exhaust(db.sql, only, earlierTries + tries, error));
-          this.log.error({ operationId: only.row.id, err: String(error) }, 'operation failed: retries exhausted');
+          this.log.error({ operationId: only.id, err: String(error) }, 'operation failed: retries exhausted');
           this.options.publish([{ operation: failed }]);
           return;
         }
@@ -326,7 +326,7 @@ export class ApplyLoop {
   }
 
   /** On stop: hand the batch back as PENDING for the next holder (best effort; if the database is away, the next holder resumes them). */
-  private async giveBack(batch: readonly HeldOperation[]): Promise<void> {
+  private async giveBack(batch: readonly OperationRow[]): Promise<void> {
     if (batch.length === 0) return;
     try {
       const released = await releaseHeld(this.options.db.sql, batch);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '@tally/platform';
 
 /**
  * Which worker applies which partition: a lease in Redis (`tally:lease:partition-<n>`), held

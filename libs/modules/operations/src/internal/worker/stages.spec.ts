@@ -6,7 +6,8 @@ import { cancelOperation } from '../cancel-operation.js';
 import { partitionOf } from '../partition.js';
 import { readOperations } from '../operation-store.js';
 import { listOperations } from '../read-operations.js';
-import type { ApplyOutcome, Appliers, ClaimedOperation, Preparers } from './appliers.js';
+import type { ApplyOutcome, OperationToApply } from '@tally/platform';
+import type { Appliers, Preparers } from './appliers.js';
 import { applyHeld, claimNext, prepareHeld } from './apply-batch.js';
 
 /**
@@ -61,7 +62,7 @@ const at = new Date('2026-11-25T12:00:00Z');
 const change = (ledgerId: string, amount: bigint) => ({ ledgerId, currency: 'EUR', amount, balanceAfter: amount });
 
 /** Stage 0 hands off to the target ledger; stage 1 completes there. */
-function twoStages(seen: ClaimedOperation[]): Appliers {
+function twoStages(seen: OperationToApply[]): Appliers {
   return {
     TRANSFER: (_context, ops) =>
       Promise.resolve(
@@ -90,7 +91,7 @@ describe('handing an operation to another ledger between stages', () => {
   it('commits the first stage and moves the operation, in flight, to the target ledger partition', async () => {
     const target = unservedLedger();
     const id = await acceptedTransfer(target);
-    const seen: ClaimedOperation[] = [];
+    const seen: OperationToApply[] = [];
 
     const first = await applyHeld(db.sql, await claimNext(db.sql, [SOURCE_PARTITION], 10), twoStages(seen), SOURCE_PARTITION, 0, PARTITIONS);
     expect(first.handedOff).toEqual([expect.objectContaining({ operationId: id, partition: partitionOf(target, PARTITIONS), stage: 1 })]);
@@ -153,7 +154,7 @@ describe('preparing operations before they are applied', () => {
     const again = await prepareHeld(db.sql, first.batch, preparers);
     expect([prepared, again.prepared]).toEqual([2, []]);
 
-    const seen: ClaimedOperation[] = [];
+    const seen: OperationToApply[] = [];
     const appliers: Appliers = {
       EXCHANGE: (_context, ops) => {
         seen.push(...ops);

@@ -1,9 +1,10 @@
 import type { BooksFindings } from '@tally/ledgers';
 import { MAX_AUDIT_PAGE, RETRIES_EXHAUSTED, type AuditedOperation, type OperationKind } from '@tally/operations';
-import type { Infrastructure } from './infrastructure.js';
+import type { Infrastructure } from '@tally/runtime';
 
 /**
- * The audit the brief promises, at any time: balances equal the sum of entries, every currency
+ * The audit of the books, at any time, across the ledgers and operations modules (read through
+ * their facades): balances equal the sum of entries, every currency
  * sums to zero, no transaction id is applied twice, and every accepted operation is terminal or
  * in flight with exactly the effects its status says: a completed credit or debit one entry on
  * its ledger, a completed exchange or transfer two; a failed or cancelled operation none, except

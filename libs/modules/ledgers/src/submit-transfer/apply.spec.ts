@@ -1,22 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import type { ApplyResult, TransferRequest } from '@tally/ledgers';
-import type { ClaimedOperation } from '@tally/operations';
-import { TRANSFER_STAGE, transferBooking, transferOutcome } from './transfer.js';
+import type { OperationToApply } from '@tally/platform';
+import type { BookingResult } from '../internal/booking/decide.js';
+import { parseTransferRequest, TRANSFER_STAGE, transferBooking, transferOutcome } from './apply.js';
+import { checkTransferFields, type TransferRequest } from './check.js';
 
 const SOURCE = '0190a000-0000-7000-8000-000000000001';
 const TARGET = '0190a000-0000-7000-8000-000000000002';
 const request: TransferRequest = { toLedgerId: TARGET, currency: 'EUR', amount: '1250', metadata: {} };
 const at = new Date('2026-11-25T12:00:00Z');
 
-function claimed(stage: number, progress: Record<string, unknown> = {}): ClaimedOperation {
-  return { id: 'op-1', kind: 'TRANSFER', ledgerId: SOURCE, toLedgerId: TARGET, transactionId: 't-1', request: { ...request }, partition: 3, stage, progress };
+function claimed(stage: number, progress: Record<string, unknown> = {}): OperationToApply {
+  return { id: 'op-1', ledgerId: SOURCE, toLedgerId: TARGET, transactionId: 't-1', request: { ...request }, stage, progress };
 }
 
-const booked = (ledgerId: string, amount: bigint, balanceAfter: bigint): ApplyResult => ({
+const booked = (ledgerId: string, amount: bigint, balanceAfter: bigint): BookingResult => ({
   ok: true,
   balanceChanges: [{ ledgerId, currency: 'EUR', amount, balanceAfter }],
 });
-const disabled: ApplyResult = {
+const disabled: BookingResult = {
   ok: false,
   error: { code: 'CURRENCY_NOT_ENABLED', message: `EUR is not enabled on ledger ${TARGET}`, details: { ledger_id: TARGET, currency: 'EUR' } },
 };
@@ -37,7 +38,7 @@ describe('a transfer, stage by stage', () => {
   });
 
   it('ends FAILED with no hand-off when the debit is refused', () => {
-    const refused: ApplyResult = { ok: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'short', details: {} } };
+    const refused: BookingResult = { ok: false, error: { code: 'INSUFFICIENT_FUNDS', message: 'short', details: {} } };
     const outcome = transferOutcome(claimed(TRANSFER_STAGE.DEBIT), refused, at);
     expect(outcome).toEqual({ ...refused, steps: [{ name: 'SOURCE_DEBITED', status: 'FAILED', time: at }] });
   });
@@ -92,5 +93,27 @@ describe('a transfer, stage by stage', () => {
   it('refuses a malformed request before anything moves, and fails loudly on one past the debit', () => {
     expect(transferBooking(claimed(TRANSFER_STAGE.DEBIT), undefined)).toMatchObject({ refused: { ok: false, error: { code: 'MALFORMED_REQUEST' } } });
     expect(() => transferBooking(claimed(TRANSFER_STAGE.CREDIT), undefined)).toThrow(/cannot read/);
+  });
+});
+
+describe('stored transfer requests', () => {
+  it('parses back what was recorded', () => {
+    const { request: recorded } = checkTransferFields({ fromLedgerId: SOURCE, toLedgerId: TARGET, transactionId: 't-1', currency: 'EUR', amount: 1250n, metadata: { z: '1', a: '2' } });
+    expect(parseTransferRequest(JSON.parse(JSON.stringify(recorded)) as Record<string, unknown>)).toEqual(recorded);
+  });
+
+  it('reads a request stored without metadata as having none', () => {
+    expect(parseTransferRequest({ toLedgerId: TARGET, currency: 'JPY', amount: '7' })).toEqual({ toLedgerId: TARGET, currency: 'JPY', amount: '7', metadata: {} });
+  });
+
+  it.each([
+    ['a malformed target', { toLedgerId: 'x' }],
+    ['an unknown currency', { currency: 'XYZ' }],
+    ['a zero amount', { amount: '0' }],
+    ['a number instead of a decimal string', { amount: 7 }],
+    ['an amount beyond int64', { amount: '9223372036854775808' }],
+    ['metadata that is not strings', { metadata: { a: 1 } }],
+  ])('answers undefined for %s', (_, change) => {
+    expect(parseTransferRequest({ toLedgerId: TARGET, currency: 'USD', amount: '5', metadata: {}, ...change })).toBeUndefined();
   });
 });

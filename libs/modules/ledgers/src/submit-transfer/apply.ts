@@ -1,8 +1,12 @@
-import type { Booking, ApplyResult, Leg, TransferRequest } from '@tally/ledgers';
-import type { ApplyOutcome, ClaimedOperation, OperationError, OperationStep } from '@tally/operations';
+import { currencies } from '@tally/currencies';
+import { isUuid, type Applier, type ApplyOutcome, type OperationError, type OperationStep, type OperationToApply } from '@tally/platform';
+import { book } from '../internal/booking/book.js';
+import type { Booking, BookingResult, Leg } from '../internal/booking/decide.js';
+import { isStoredAmount, isStringRecord, malformedRequest } from '../internal/stored-requests.js';
+import type { TransferRequest } from './check.js';
 
 /**
- * A transfer from one ledger to another, in stages, each applied in its own ledger's order
+ * SubmitTransfer, the asynchronous half: a transfer from one ledger to another, in stages, each applied in its own ledger's order
  * (the two ledgers may sit in different partitions):
  *
  *   DEBIT    source's partition: source -> TRANSIT          then hand off to the target
@@ -15,10 +19,20 @@ import type { ApplyOutcome, ClaimedOperation, OperationError, OperationStep } fr
  * exactly one place: the source, TRANSIT (while in flight), or, once terminal, the target or
  * the source again. Every currency sums to zero at every moment.
  *
- * Pure: the worker books what `transferBooking` asks and hands the result to `transferOutcome`.
+ * `transferBooking` and `transferOutcome` are pure; `applyTransfers` books what the first asks
+ * and hands the result to the second.
  */
 
 export const TRANSFER_STAGE = { DEBIT: 0, CREDIT: 1, RESTORE: 2 } as const;
+
+export const applyTransfers: Applier = async (context, operations) => {
+  const booked = await book(
+    context,
+    operations.map((op) => transferBooking(op, parseTransferRequest(op.request))),
+  );
+  const at = new Date();
+  return operations.map((op, i) => transferOutcome(op, booked[i]!, at));
+};
 
 /** What the CREDIT stage hands to RESTORE: why the money could not arrive. */
 interface RestoreProgress {
@@ -26,19 +40,10 @@ interface RestoreProgress {
 }
 
 /** The legs this stage books; `request` is undefined when the stored request is not a transfer. */
-export function transferBooking(op: ClaimedOperation, request: TransferRequest | undefined): Booking {
+export function transferBooking(op: OperationToApply, request: TransferRequest | undefined): Booking {
   if (!request || op.toLedgerId !== request.toLedgerId) {
     if (op.stage !== TRANSFER_STAGE.DEBIT) throw new Error(`transfer ${op.id} at stage ${op.stage} holds a request this version cannot read`);
-    return {
-      refused: {
-        ok: false,
-        error: {
-          code: 'MALFORMED_REQUEST',
-          message: `operation ${op.id} holds a request this version cannot apply`,
-          details: { request: JSON.stringify(op.request).slice(0, 200) },
-        },
-      },
-    };
+    return { refused: malformedRequest(op) };
   }
   const amount = BigInt(request.amount);
   const leg = (): Leg => {
@@ -57,7 +62,7 @@ export function transferBooking(op: ClaimedOperation, request: TransferRequest |
 }
 
 /** The operation's outcome for this stage, given what booking it did. */
-export function transferOutcome(op: ClaimedOperation, booked: ApplyResult, at: Date): ApplyOutcome {
+export function transferOutcome(op: OperationToApply, booked: BookingResult, at: Date): ApplyOutcome {
   const step = (name: string, ok: boolean): OperationStep => ({ name, status: ok ? 'COMPLETED' : 'FAILED', time: at });
   switch (op.stage) {
     case TRANSFER_STAGE.DEBIT:
@@ -96,4 +101,14 @@ export function transferOutcome(op: ClaimedOperation, booked: ApplyResult, at: D
     default:
       throw new Error(`transfer ${op.id} has no stage ${op.stage}`);
   }
+}
+
+/** Parses a stored transfer request; `undefined` when it is not one (malformed). Pure. */
+export function parseTransferRequest(raw: Readonly<Record<string, unknown>>): TransferRequest | undefined {
+  const { toLedgerId, currency, amount, metadata = {} } = raw;
+  if (typeof toLedgerId !== 'string' || !isUuid(toLedgerId)) return undefined;
+  if (typeof currency !== 'string' || !currencies.find(currency)) return undefined;
+  if (!isStoredAmount(amount)) return undefined;
+  if (!isStringRecord(metadata)) return undefined;
+  return { toLedgerId, currency, amount, metadata };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkTransferFields, parseTransferRequest, type TransferInput } from './submit-transfer.js';
-import { violationsOf } from './violations.testing.js';
+import { violationsOf } from '../internal/violations.testing.js';
+import { checkTransferFields, type TransferInput } from './check.js';
 
 const from = '0193f5a2-7c1e-7b3a-9f00-2b6c4d8e1a55';
 const to = '0193f5a2-7c1e-7b3a-9f00-2b6c4d8e1a56';
@@ -35,27 +35,5 @@ describe('SubmitTransfer validation', () => {
   it('holds metadata to the SubmitTransaction limits', () => {
     const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
     expect(violationsOf(() => checkTransferFields({ ...good, metadata: many }))).toEqual([{ field: 'metadata', description: 'must have at most 16 entries' }]);
-  });
-});
-
-describe('stored transfer requests', () => {
-  it('parses back what was recorded', () => {
-    const { request } = checkTransferFields(good);
-    expect(parseTransferRequest(JSON.parse(JSON.stringify(request)) as Record<string, unknown>)).toEqual(request);
-  });
-
-  it('reads a request stored without metadata as having none', () => {
-    expect(parseTransferRequest({ toLedgerId: to, currency: 'JPY', amount: '7' })).toEqual({ toLedgerId: to, currency: 'JPY', amount: '7', metadata: {} });
-  });
-
-  it.each([
-    ['a malformed target', { toLedgerId: 'x' }],
-    ['an unknown currency', { currency: 'XYZ' }],
-    ['a zero amount', { amount: '0' }],
-    ['a number instead of a decimal string', { amount: 7 }],
-    ['an amount beyond int64', { amount: '9223372036854775808' }],
-    ['metadata that is not strings', { metadata: { a: 1 } }],
-  ])('answers undefined for %s', (_, change) => {
-    expect(parseTransferRequest({ toLedgerId: to, currency: 'USD', amount: '5', metadata: {}, ...change })).toBeUndefined();
   });
 });
