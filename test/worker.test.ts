@@ -1,4 +1,4 @@
-import { createOperationsFacade, createStatusFeed, PartitionQueues, RETRIES_EXHAUSTED, type Operation, type OperationSpec } from '@tally/operations';
+import { openOperations, RETRIES_EXHAUSTED, type Operation, type OperationSpec } from '@tally/operations';
 import { createLogger, TallyError } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -94,13 +94,14 @@ describe('two workers on the same partitions by mistake', () => {
 describe('recovery sweep', () => {
   it('applies an operation whose queue entry was never written (Redis unreachable at accept)', async () => {
     const logger = createLogger('silent');
-    const deadQueues = new PartitionQueues('redis://127.0.0.1:1', logger);
-    const api = createOperationsFacade({ db: stack.db, queues: deadQueues, feed: createStatusFeed({ redis: stack.redis, logger }), partitions: PARTITIONS });
+    // An API process whose queues' Redis is unreachable (its feed still publishes on the suite's).
+    const cutOff = openOperations({ db: stack.db, redis: stack.redis, redisUrl: 'redis://127.0.0.1:1', partitions: PARTITIONS, logger });
+    const api = cutOff.facade;
     const ledgerId = (await stack.ledgers.createLedger({ name: 'lost', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
     const acceptedAtMs = Date.now();
     const [outcome] = await api.accept([credit(ledgerId, 'lost-entry', 25n)]);
     await new Promise((resolve) => setTimeout(resolve, 100)); // its wake-up fails meanwhile (Redis unreachable)
-    await deadQueues.close();
+    await cutOff.close();
     if (!outcome?.ok) throw new Error('not accepted');
     expect(outcome.operation.status).toBe('PENDING');
     // No job was queued for its partition since it was accepted.

@@ -1,15 +1,6 @@
 import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
-import {
-  createOperationsFacade,
-  createStatusFeed,
-  OperationsWorker,
-  PartitionQueues,
-  type Appliers,
-  type Operation,
-  type OperationsFacade,
-  type WorkerLimits,
-} from '@tally/operations';
+import { openOperations, type Appliers, type Operation, type OperationsFacade, type OperationsModule, type OperationsWorker, type WorkerLimits } from '@tally/operations';
 import { createLogger, createRedis, type Database, type Redis } from '@tally/platform';
 import { appliersFor, prepareDatabase, preparersFor } from '@tally/runtime';
 import { isolatedEnv, TEST_WORKER_LIMITS } from './server.js';
@@ -25,9 +16,8 @@ export interface Stack {
   readonly redis: Redis;
   readonly ledgers: LedgersFacade<Operation>;
   readonly exchange: ExchangeFacade<Operation>;
-  /** The API side's facade, queueing through `queues`. */
+  /** The API side's facade. */
   readonly operations: OperationsFacade;
-  readonly queues: PartitionQueues;
   /** Starts a worker; `redisUrl` may differ to give it a lease namespace of its own. */
   startWorker(options?: { appliers?: Appliers; redisUrl?: string; limits?: Partial<WorkerLimits>; clock?: () => number }): Promise<OperationsWorker>;
   close(): Promise<void>;
@@ -36,15 +26,14 @@ export interface Stack {
 export const PARTITIONS = 4;
 const logger = createLogger((process.env['TALLY_TEST_LOG_LEVEL'] as 'silent' | undefined) ?? 'silent', 'stack');
 
-export async function openStack(name: string, redisDb: number, queueRedisUrl?: string): Promise<Stack> {
+export async function openStack(name: string, redisDb: number): Promise<Stack> {
   const env = isolatedEnv(name, redisDb);
   const db = await prepareDatabase(env['DATABASE_URL']!, logger);
   const redisUrl = env['REDIS_URL']!;
   const redis = createRedis(redisUrl, logger, 'test');
   await redis.connect();
-  const queues = new PartitionQueues(queueRedisUrl ?? redisUrl, logger);
-  const feed = createStatusFeed({ redis, logger });
-  const operations = createOperationsFacade({ db, queues, feed, partitions: PARTITIONS });
+  const api = openOperations({ db, redis, redisUrl, partitions: PARTITIONS, logger });
+  const operations = api.facade;
   const ledgers = createLedgersFacade({ db, logger, intake: operations });
   // Exchanges are not what these suites exercise: their provider is nowhere.
   const exchange = createExchangeFacade({
@@ -57,44 +46,38 @@ export async function openStack(name: string, redisDb: number, queueRedisUrl?: s
     rates: { providerUrl: 'http://127.0.0.1:1', timeoutMs: 100, cacheTtlMs: 1_000, maxStalenessMs: 0, breaker: { failureThreshold: 1, openMs: 1_000 } },
   });
   const workers: OperationsWorker[] = [];
-  const extraRedis: Redis[] = [];
+  /** Each worker with a Redis of its own is a process of its own: its own connection and operations module. */
+  const others: Array<{ redis: Redis; module: OperationsModule }> = [];
   return {
     db,
     redisUrl,
     redis,
     ledgers,
     exchange,
-    queues,
     operations,
     async startWorker(options = {}) {
       const url = options.redisUrl ?? redisUrl;
-      const workerRedis = url === redisUrl ? redis : createRedis(url, logger, 'test-worker');
-      if (workerRedis !== redis) {
+      let module = api;
+      if (url !== redisUrl) {
+        const workerRedis = createRedis(url, logger, 'test-worker');
         await workerRedis.connect();
-        extraRedis.push(workerRedis);
+        module = openOperations({ db, redis: workerRedis, redisUrl: url, partitions: PARTITIONS, logger });
+        others.push({ redis: workerRedis, module });
       }
-      const worker = new OperationsWorker({
-        db,
-        redis: workerRedis,
-        feed: workerRedis === redis ? feed : createStatusFeed({ redis: workerRedis, logger }),
-        redisUrl: url,
-        queues: url === redisUrl ? queues : new PartitionQueues(url, logger),
-        partitions: PARTITIONS,
+      const worker = module.startWorker({
         appliers: options.appliers ?? appliersFor(ledgers, exchange),
         preparers: preparersFor(exchange),
-        logger,
         limits: { ...TEST_WORKER_LIMITS, ...options.limits },
         ...(options.clock ? { clock: options.clock } : {}),
       });
-      worker.start();
       await worker.rebalance();
       workers.push(worker);
       return worker;
     },
     async close() {
       await Promise.allSettled(workers.map((w) => w.stop()));
-      await queues.close();
-      for (const r of [...extraRedis, redis]) r.disconnect();
+      for (const m of [api, ...others.map((o) => o.module)]) await m.close();
+      for (const r of [...others.map((o) => o.redis), redis]) r.disconnect();
       await db.close();
     },
   };

@@ -1,5 +1,5 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
-import { createOperationReader, createOperationWatcher, type OperationsWorker, type WorkerLimits } from '@tally/operations';
+import type { OperationsWorker, WorkerLimits } from '@tally/operations';
 import type { Config, Logger } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 import { exchangeServiceHandlers } from './rpc/exchange-service.js';
@@ -45,11 +45,11 @@ export interface ServerOptions {
  */
 export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
   const infra = await openInfrastructure(config, logger, { api: config.role !== 'worker' });
-  const { db, redis, ledgers, operations, feedHub } = infra;
+  const { db, redis, ledgers, operations } = infra;
+  const { watcher } = infra.operationsModule;
 
   let api: { grpc: ListeningServer; http: ListeningServer; health: HealthMonitor; stopWatches(): Promise<void> } | undefined;
-  if (feedHub) {
-    const watcher = createOperationWatcher({ feed: feedHub, read: createOperationReader(db.sql), logger });
+  if (watcher) {
     const watches = watchHandlers({ watcher, requireLedger: (ledgerId) => ledgers.requireLedger(ledgerId) });
     const bindings: ServiceBinding[] = [
       bindService(LedgerService, ledgerServiceHandlers(ledgers, infra.exchange, logger)),
@@ -72,7 +72,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       stopWatches: () => watcher.close(),
     };
   }
-  const worker = config.role === 'api' ? undefined : startWorker(infra, config, logger, options.workerLimits);
+  const worker = config.role === 'api' ? undefined : startWorker(infra, config, options.workerLimits);
   logger.info(
     { role: config.role, grpcPort: api?.grpc.port, httpPort: api?.http.port, partitions: config.partitions },
     'tally is running',

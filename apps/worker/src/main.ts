@@ -17,7 +17,7 @@ process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unha
 
 try {
   const infra = await openInfrastructure(config, logger);
-  const worker = startWorker(infra, config, logger);
+  const worker = startWorker(infra, config);
   stopOnSignals(logger, async () => {
     await worker.stop();
     await infra.close();

@@ -1,7 +1,7 @@
 import type { ExchangeFacade } from '@tally/exchange';
 import type { LedgersFacade } from '@tally/ledgers';
-import { OperationsWorker, type Appliers, type Preparers, type WorkerLimits } from '@tally/operations';
-import type { Config, Logger } from '@tally/platform';
+import type { Appliers, OperationsWorker, Preparers, WorkerLimits } from '@tally/operations';
+import type { Config } from '@tally/platform';
 import type { Infrastructure } from './infrastructure.js';
 
 /**
@@ -20,25 +20,10 @@ export function preparersFor(exchange: Pick<ExchangeFacade, 'preparer'>): Prepar
 }
 
 /** Starts applying operations: takes this process's share of the partitions and keeps it. */
-export function startWorker(
-  infra: Infrastructure,
-  config: Config,
-  logger: Logger,
-  limits: Partial<WorkerLimits> = {},
-): OperationsWorker {
-  const worker = new OperationsWorker({
-    db: infra.db,
-    redis: infra.redis,
-    feed: infra.feed,
-    redisUrl: config.redisUrl,
-    queues: infra.queues,
-    partitions: config.partitions,
+export function startWorker(infra: Infrastructure, config: Config, limits: Partial<WorkerLimits> = {}): OperationsWorker {
+  return infra.operationsModule.startWorker({
     appliers: appliersFor(infra.ledgers, infra.exchange),
     preparers: preparersFor(infra.exchange),
-    logger,
     limits: { retentionMs: config.retentionHours * 3_600_000, ...limits },
   });
-  worker.start();
-  infra.useLocalWorker(worker);
-  return worker;
 }

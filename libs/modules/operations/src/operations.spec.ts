@@ -1,7 +1,7 @@
 import { createLogger, Database, TallyError } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOperationsFacade, createStatusFeed, operationsSchema, PartitionQueues, type OperationsFacade } from './index.js';
+import { openOperations, operationsSchema, type OperationsFacade, type OperationsModule } from './index.js';
 import { createRedis } from '@tally/platform';
 
 /**
@@ -15,15 +15,16 @@ let db: Database;
 let operations: OperationsFacade;
 const logger = createLogger('warn');
 const redis = createRedis(process.env['REDIS_URL']!, logger, 'operations-spec');
-const queues = new PartitionQueues(process.env['REDIS_URL']!, logger);
+let module: OperationsModule;
 
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger });
   await redis.connect();
-  operations = createOperationsFacade({ db, queues, feed: createStatusFeed({ redis, logger }), partitions: 8 });
+  module = openOperations({ db, redis, redisUrl: process.env['REDIS_URL']!, partitions: 8, logger });
+  operations = module.facade;
 });
 afterAll(async () => {
-  await queues.close();
+  await module.close();
   redis.disconnect();
   await db.close();
 });
