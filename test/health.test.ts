@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRefusal } from './support/errors.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import { TEST_DATABASE_URL } from './support/test-env.js';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from './support/test-env.js';
 
 /**
  * Health follows the dependencies. PostgreSQL and Redis are reached through proxies the test
@@ -29,7 +29,7 @@ beforeAll(async () => {
   redis = await startTcpProxy('127.0.0.1', 6379);
   const databaseUrl = new URL(TEST_DATABASE_URL);
   databaseUrl.port = String(postgres.port);
-  t = await startTestServer({ DATABASE_URL: databaseUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redis.port}` });
+  t = await startTestServer({ DATABASE_URL: databaseUrl.toString(), REDIS_URL: `redis://127.0.0.1:${redis.port}${new URL(TEST_REDIS_URL).pathname}` });
   client = new grpc.Client(t.grpcAddress, grpc.credentials.createInsecure());
 });
 afterAll(async () => {

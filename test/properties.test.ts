@@ -30,7 +30,7 @@ import { testSeed } from './support/seed.js';
 import { isolatedEnv, startTestServer, type TestServer } from './support/server.js';
 
 /**
- * The issue's acceptance properties: random transfers, exchanges, credits and debits among many
+ * Properties of the books under random load: transfers, exchanges, credits and debits among many
  * ledgers (in four partitions), with currencies disabled and enabled mid-run and the rate
  * provider failing, slow or down at random moments, end with every currency summing to zero,
  * every balance equal to its entries, and every operation ended in a way its kind allows.

@@ -10,7 +10,7 @@ import type { OperationsFacade } from '@tally/operations';
 import { Violations } from '@tally/platform';
 import { kindFromProto, operationToProto, statusFromProto } from './mapping.js';
 
-/** OperationService's sync RPCs. Watch streams arrive with the worker (issue #3). */
+/** OperationService's sync RPCs. Its server streams, WatchOperation and WatchLedger, are in watch-handlers.ts. */
 export function operationServiceHandlers(operations: OperationsFacade): Partial<ServiceImpl<typeof OperationService>> {
   return {
     async getOperation(req) {

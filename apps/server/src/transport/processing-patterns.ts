@@ -18,10 +18,10 @@ import type { ServiceBinding } from './binding.js';
 import { internalError, toConnectError } from './errors.js';
 
 /**
- * ADR-7 enforced at the edge. Every RPC declares its processing pattern in the contract
- * (`option (tally.v1.pattern)`); the server refuses to start when a declaration is missing or
- * contradicts the RPC's shape, and wraps every handler once so both transports apply the same
- * rules at run time:
+ * The sync/async decision (docs/adr/0001-sync-and-async-processing.md) enforced at the edge.
+ * Every RPC declares its processing pattern in the contract (`option (tally.v1.pattern)`); the
+ * server refuses to start when a declaration is missing or contradicts the RPC's shape, and
+ * wraps every handler once so both transports apply the same rules at run time:
  *
  * - SYNC / ASYNC: answered within the server's budget (`requestTimeoutMs`, or the client's
  *   deadline when shorter), else DEADLINE_EXCEEDED; an ASYNC answer must carry the accepted

@@ -47,7 +47,7 @@ export async function submitExchange<Operation>(
 }
 
 /** Field checks and the quote's; the ledger's currencies are the ledgers module's to check. */
-export async function checkExchange(em: EntityManager, input: ExchangeInput): Promise<ExchangeRequest> {
+async function checkExchange(em: EntityManager, input: ExchangeInput): Promise<ExchangeRequest> {
   const v = new Violations();
   checkUuid(v, 'ledger_id', input.ledgerId);
   checkClientKey(v, 'transaction_id', input.transactionId);

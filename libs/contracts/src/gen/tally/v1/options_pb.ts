@@ -56,7 +56,7 @@ export const ErrorDetailTypesSchema: GenMessage<ErrorDetailTypes> = /*@__PURE__*
   messageDesc(file_tally_v1_options, 0);
 
 /**
- * ProcessingPattern is how the server answers an RPC (ADR-7, sync and async processing).
+ * ProcessingPattern is how the server answers an RPC (sync and async processing, ADR 1 in docs/adr).
  * Every RPC of Tally declares one with the `tally.v1.pattern` method option, and the server
  * refuses to start when a handler does not honour the pattern its RPC declares.
  *
