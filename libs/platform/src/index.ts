@@ -39,6 +39,7 @@ export type { Redis } from './redis.js';
 export { transientKind } from './transient.js';
 export type { TransientKind } from './transient.js';
 export { stopOnSignals } from './process.js';
+export { INT64_MAX, INT64_MIN, isInt64, isInt64Digits } from './int64.js';
 export type {
   Admission,
   Applier,

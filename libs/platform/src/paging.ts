@@ -33,9 +33,10 @@ export function encodePageToken(query: string, cursor: string): string {
 
 /**
  * Returns the cursor of `token`, `undefined` for the first page, or records a violation when
- * the token is malformed or belongs to another query.
+ * the token is malformed, belongs to another query, or carries a cursor `isCursor` refuses
+ * (tokens are not signed: a forged one must be refused here, not fail in the query).
  */
-export function decodePageToken(v: Violations, query: string, token: string): string | undefined {
+export function decodePageToken(v: Violations, query: string, token: string, isCursor: (cursor: string) => boolean): string | undefined {
   if (token === '') return undefined;
   const bad = 'is not a page token returned by this query (list again from the first page)';
   if (token.length > MAX_PAGE_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(token)) {
@@ -44,7 +45,7 @@ export function decodePageToken(v: Violations, query: string, token: string): st
   }
   try {
     const body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Partial<TokenBody>;
-    if (body.q === query && typeof body.c === 'string') return body.c;
+    if (body.q === query && typeof body.c === 'string' && isCursor(body.c)) return body.c;
   } catch {
     // Falls through to the violation below.
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, createRegistry, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema, StatusSchema, type Status } from '@tally/contracts';
@@ -15,6 +15,12 @@ import { isTallyError, transientKind, type ErrorCode, type Logger, type TallyErr
  * - a serialization failure or deadlock with concurrent work: ABORTED, which clients may retry.
  * - anything else is a bug: INTERNAL with a correlation id; the error itself is only logged.
  */
+
+/**
+ * Every google.rpc detail message an error may carry: what a Connect JSON answer needs to
+ * write them (a batch's per-item google.rpc.Status holds them packed in Any).
+ */
+export const ERROR_DETAILS_REGISTRY = createRegistry(BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema);
 
 /** ErrorInfo.domain of every Tally error. */
 export const ERROR_DOMAIN = 'tally.v1';

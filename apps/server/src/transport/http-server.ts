@@ -6,6 +6,7 @@ import { Code, ConnectError, cors } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from '@tally/platform';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } from './binding.js';
+import { ERROR_DETAILS_REGISTRY } from './errors.js';
 import type { HealthMonitor } from './health.js';
 import { guardServices } from './processing-patterns.js';
 
@@ -77,8 +78,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     },
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
-    // A zero balance reads `"amount": "0"`, not a missing field: JSON users see every field.
-    jsonOptions: { alwaysEmitImplicit: true },
+    jsonOptions: {
+      // A zero balance reads `"amount": "0"`, not a missing field: JSON users see every field.
+      alwaysEmitImplicit: true,
+      // A misspelt field is refused (invalid_argument naming it), not silently ignored.
+      ignoreUnknownFields: false,
+      // A batch answers each refused item with its google.rpc.Status, details packed in Any.
+      registry: ERROR_DETAILS_REGISTRY,
+    },
     fallback: (_req, res) => sendJson(res, 404, { error: 'not found' }),
   });
   const allowOrigin = originPolicy(options.corsOrigins);

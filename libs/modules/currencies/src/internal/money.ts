@@ -3,12 +3,10 @@
  * PostgreSQL bigint and protobuf int64. No floating point touches it anywhere.
  */
 
-export const INT64_MAX = 9_223_372_036_854_775_807n;
-export const INT64_MIN = -9_223_372_036_854_775_808n;
+import { INT64_MAX, INT64_MIN, isInt64 } from '@tally/platform';
 
-export function isInt64(value: bigint): boolean {
-  return value >= INT64_MIN && value <= INT64_MAX;
-}
+/** A balance holds what an int64 holds (the range is the platform's). */
+export { INT64_MAX, INT64_MIN, isInt64 };
 
 /** a + b, or `undefined` when the sum leaves the int64 range a balance can hold. */
 export function addMinorUnits(a: bigint, b: bigint): bigint | undefined {

@@ -6,6 +6,8 @@ import {
   Coalescer,
   decodePageToken,
   encodePageToken,
+  isInt64Digits,
+  isUuid,
   notFound,
   statement,
   TallyError,
@@ -27,7 +29,7 @@ export async function getLedger(em: EntityManager, ledgerId: string): Promise<Le
 export async function listLedgers(em: EntityManager, page: PageRequest): Promise<Page<Ledger>> {
   const v = new Violations();
   const pageSize = checkPageSize(v, page.pageSize);
-  const after = decodePageToken(v, 'ledgers', page.pageToken);
+  const after = decodePageToken(v, 'ledgers', page.pageToken, isUuid);
   v.throwIfAny();
   // Ledger ids are UUIDv7: ordering by id is ordering by creation.
   const rows = await em.find(LedgerEntity, after ? { id: { $gt: after } } : {}, {
@@ -94,8 +96,7 @@ export async function listEntries(em: EntityManager, input: ListEntriesInput): P
   if (input.currency !== '') currencies.checkCurrencyCode(v, 'currency', input.currency);
   const pageSize = checkPageSize(v, input.pageSize);
   const query = `entries:${input.ledgerId}:${input.currency}`;
-  const before = decodePageToken(v, query, input.pageToken);
-  if (before !== undefined && !/^\d{1,19}$/.test(before)) v.add('page_token', 'is not a page token returned by this query');
+  const before = decodePageToken(v, query, input.pageToken, isInt64Digits);
   v.throwIfAny();
   await requireLedgerRow(em, input.ledgerId);
   const rows = await em.find(

@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { checkPageSize, checkUuid, decodePageToken, encodePageToken, Violations } from '@tally/platform';
+import { checkPageSize, checkUuid, decodePageToken, encodePageToken, isInt64Digits, Violations } from '@tally/platform';
 import { toOperation } from './operation-store.js';
 import { OperationEntity, type OperationRow } from './schema.js';
 import type { OperationStatus } from './status.js';
@@ -28,8 +28,7 @@ export async function listOperations(
   if (input.ledgerId !== '') checkUuid(v, 'ledger_id', input.ledgerId);
   const pageSize = checkPageSize(v, input.pageSize);
   const query = `operations:${input.ledgerId}:${input.status ?? ''}:${input.kind ?? ''}`;
-  const before = decodePageToken(v, query, input.pageToken);
-  if (before !== undefined && !/^\d{1,19}$/.test(before)) v.add('page_token', 'is not a page token returned by this query');
+  const before = decodePageToken(v, query, input.pageToken, isInt64Digits);
   v.throwIfAny();
   const filters: Array<FilterQuery<OperationRow>> = [
     { prunedTime: null },
