@@ -175,6 +175,24 @@ describe('SubmitExchange', () => {
     expect([again.code, connectDetails(again).errorInfo?.reason]).toEqual([Code.FailedPrecondition, 'QUOTE_ALREADY_USED']);
   });
 
+  it('answers a retry of an exchange whose quote it used with that exchange, not QUOTE_ALREADY_USED', async () => {
+    const ledgerId = await fundedLedger(5_000n);
+    const { quote } = await exchange().createQuote({ fromCurrency: 'USD', toCurrency: 'EUR', amount: 700n });
+    const request = { ledgerId, transactionId: 'quoted-retry', fromCurrency: 'USD', toCurrency: 'EUR', amount: 700n, quoteId: quote!.id };
+    const { operation } = await exchange().submitExchange(request);
+    const done = await settled((r) => operations().getOperation(r), operation!.id);
+    expect(OperationStatus[done.status]).toBe('COMPLETED');
+    // The client never heard the answer and sends the same request again.
+    const retried = await exchange().submitExchange(request);
+    expect([retried.operation?.id, OperationStatus[retried.operation!.status]]).toEqual([operation!.id, 'COMPLETED']);
+    expect(await balancesOf(ledgerId)).toEqual({ EUR: quote!.toAmount, JPY: 0n, USD: 4_300n });
+    // Another request under the same transaction id is still refused, and the quote serves no one else.
+    const reused = await connectRefusal(exchange().submitExchange({ ...request, metadata: { changed: 'yes' } }));
+    expect(reused.code).toBe(Code.AlreadyExists);
+    const other = await connectRefusal(exchange().submitExchange({ ...request, transactionId: 'quoted-other' }));
+    expect([other.code, connectDetails(other).errorInfo?.reason]).toEqual([Code.FailedPrecondition, 'QUOTE_ALREADY_USED']);
+  });
+
   it('fails an exchange beyond the balance with INSUFFICIENT_FUNDS: the rate was locked, no leg applied', async () => {
     const ledgerId = await fundedLedger(100n);
     const { operation } = await exchange().submitExchange({ ledgerId, transactionId: 'big', fromCurrency: 'USD', toCurrency: 'JPY', amount: 101n });

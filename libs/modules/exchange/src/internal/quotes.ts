@@ -76,6 +76,9 @@ export interface QuoteRow {
   to_amount: string;
   expire_time: Date;
   used_by_operation_id: string | null;
+  /** The request that used it (null for quotes used before exchange-0002). */
+  used_by_ledger_id: string | null;
+  used_by_transaction_id: string | null;
 }
 
 /** Why a quote does not fit an exchange, or undefined when it does. */

@@ -27,4 +27,19 @@ class ExchangeInitial extends Migration {
   }
 }
 
-export const exchangeMigrations: readonly MigrationObject[] = [{ name: 'exchange-0001-initial', class: ExchangeInitial }];
+/**
+ * Which request used a quote (its ledger and transaction id, beside the operation id): a client
+ * retrying that very exchange, after the quote was used by it, gets its operation back instead
+ * of QUOTE_ALREADY_USED. Quotes used before this migration keep both null: a retry of those is
+ * refused as before.
+ */
+class ExchangeQuoteUsedByRequest extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table exchange.quote add column used_by_ledger_id uuid, add column used_by_transaction_id text`);
+  }
+}
+
+export const exchangeMigrations: readonly MigrationObject[] = [
+  { name: 'exchange-0001-initial', class: ExchangeInitial },
+  { name: 'exchange-0002-quote-used-by-request', class: ExchangeQuoteUsedByRequest },
+];

@@ -61,12 +61,15 @@ async function checkExchange(em: EntityManager, input: ExchangeInput): Promise<E
     if (!quote) throw notFound('quote', input.quoteId);
     const problem = quoteMismatch(quote, input.fromCurrency, input.toCurrency, input.amount.toString());
     if (problem) throw failedPrecondition(problem.code, problem.message, { quote_id: input.quoteId });
-    if (quote.used_by_operation_id) {
+    // A retry of the exchange that used the quote goes on to the intake, which answers the
+    // operation already recorded (or ALREADY_EXISTS for a different request under its id).
+    const usedByThisRequest = quote.used_by_ledger_id === input.ledgerId && quote.used_by_transaction_id === input.transactionId;
+    if (quote.used_by_operation_id && !usedByThisRequest) {
       throw failedPrecondition('QUOTE_ALREADY_USED', `quote ${input.quoteId} was used by operation ${quote.used_by_operation_id}`, {
         quote_id: input.quoteId,
       });
     }
-    if (new Date(quote.expire_time).getTime() <= Date.now()) {
+    if (!usedByThisRequest && new Date(quote.expire_time).getTime() <= Date.now()) {
       throw failedPrecondition('QUOTE_EXPIRED', `quote ${input.quoteId} expired at ${new Date(quote.expire_time).toISOString()}`, { quote_id: input.quoteId });
     }
   }

@@ -55,7 +55,8 @@ type LockedRate =
 const LOCK_QUOTE = statement('exchange_lock_quote', `select * from exchange.quote where id = $1 for update`);
 const USE_QUOTE = statement(
   'exchange_use_quote',
-  `update exchange.quote set used_by_operation_id = $1, used_time = now() where id = $2 and used_by_operation_id is null`,
+  `update exchange.quote set used_by_operation_id = $1, used_by_ledger_id = $3, used_by_transaction_id = $4, used_time = now()
+    where id = $2 and used_by_operation_id is null`,
 );
 
 async function lockRates(tx: SqlTransaction, rates: RateSource, exchanges: readonly OperationToApply[]): Promise<LockedRate[]> {
@@ -83,7 +84,7 @@ async function lockRates(tx: SqlTransaction, rates: RateSource, exchanges: reado
       } else if (new Date(quote.expire_time).getTime() <= Date.now()) {
         locked.push(fail('QUOTE_EXPIRED', `quote ${quote.id} expired at ${new Date(quote.expire_time).toISOString()}`, { quote_id: quote.id }));
       } else {
-        await tx.query(USE_QUOTE, [exchange.id, quote.id]);
+        await tx.query(USE_QUOTE, [exchange.id, quote.id, exchange.ledgerId, exchange.transactionId]);
         locked.push({ ok: true, fromCurrency: from.code, toCurrency: to.code, fromAmount, toAmount: BigInt(quote.to_amount), rate: quote.rate });
       }
       continue;

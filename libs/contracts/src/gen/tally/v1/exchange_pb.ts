@@ -451,10 +451,15 @@ export const ExchangeService: GenService<{
    * SubmitExchange accepts a conversion of an amount from one currency to another within one
    * ledger, at the quote's rate or, without a quote, at the rate when it is applied.
    *
+   * Resubmitting the same request (same ledger, transaction_id and payload) returns the
+   * operation already recorded, also once its quote has been used by it.
+   *
    * Pattern: async.
    * Errors: INVALID_ARGUMENT with field violations for bad fields; NOT_FOUND when the ledger
    * or the quote does not exist; FAILED_PRECONDITION when a currency is not enabled on the
-   * ledger; ALREADY_EXISTS when the transaction_id was used with a different payload.
+   * ledger, or the quote does not fit the request (QUOTE_MISMATCH), expired (QUOTE_EXPIRED)
+   * or was used by another exchange (QUOTE_ALREADY_USED); ALREADY_EXISTS when the
+   * transaction_id was used with a different payload.
    *
    * @generated from rpc tally.v1.ExchangeService.SubmitExchange
    */
