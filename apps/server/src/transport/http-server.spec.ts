@@ -146,3 +146,55 @@ describe('limits and unknown paths', () => {
     expect(error?.code).toBe(Code.ResourceExhausted);
   });
 });
+
+describe('idle HTTP/2 connections', () => {
+  const IDLE_MS = 300;
+  let idleServer: ListeningServer;
+  let idleUrl: string;
+
+  beforeAll(async () => {
+    idleServer = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      bindings: [bindService(OperationService, { getOperation: (req) => ({ operation: { id: req.operationId } }) })],
+      health,
+      logger: pino({ level: 'silent' }),
+      corsOrigins: [],
+      requestTimeoutMs: 10_000,
+      maxMessageBytes: 1024,
+      idleTimeoutMs: IDLE_MS,
+    });
+    idleUrl = `http://127.0.0.1:${idleServer.port}`;
+  });
+  afterAll(() => idleServer?.close(1_000));
+
+  const closed = (session: http2.ClientHttp2Session) => new Promise<void>((resolve) => session.once('close', () => resolve()));
+
+  it('closes a connection that stays silent, and one whose last request has ended', async () => {
+    const silent = http2.connect(idleUrl);
+    silent.on('error', () => undefined);
+    await closed(silent);
+
+    const used = http2.connect(idleUrl);
+    used.on('error', () => undefined);
+    const stream = used.request({ ':path': '/healthz' });
+    stream.resume();
+    await new Promise((resolve) => stream.once('close', resolve));
+    await closed(used);
+  });
+
+  it('keeps a connection while a request on it is still in progress', async () => {
+    const session = http2.connect(idleUrl);
+    session.on('error', () => undefined);
+    let sessionClosed = false;
+    session.once('close', () => (sessionClosed = true));
+    // A request whose body never ends: in progress for as long as the client likes.
+    const stream = session.request({ ':method': 'POST', ':path': RPC_PATH, 'content-type': 'application/json' }, { endStream: false });
+    stream.on('error', () => undefined);
+    stream.write('{');
+    await new Promise((resolve) => setTimeout(resolve, 3 * IDLE_MS));
+    expect(sessionClosed).toBe(false);
+    stream.close();
+    await closed(session);
+  });
+});

@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs: number;
   /** Largest request or response message, in bytes. */
   readonly maxMessageBytes: number;
+  /** How long a connection with no request in progress stays open (HTTP/1.1 keep-alive and HTTP/2 alike). */
+  readonly idleTimeoutMs?: number;
 }
 
 /** Bytes every HTTP/2 connection starts with (RFC 9113 §3.4). */
@@ -113,7 +115,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
   const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handle);
   h1.headersTimeout = HEADERS_TIMEOUT_MS;
   h1.requestTimeout = REQUEST_RECEIVE_TIMEOUT_MS;
-  h1.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  const idleTimeoutMs = options.idleTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
+  h1.keepAliveTimeout = idleTimeoutMs;
   // The http server never listens itself (it is handed sockets), but it only tracks
   // connections, and so enforces the timeouts above, once it has seen 'listening'.
   h1.emit('listening');
@@ -126,6 +129,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
   h2.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session, idleTimeoutMs);
   });
 
   const sockets = new Set<net.Socket>();
@@ -172,6 +176,30 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
       for (const socket of sockets) socket.destroy();
     })());
   return { port, close };
+}
+
+/**
+ * Closes an HTTP/2 connection (GOAWAY) once no stream has been open on it for `idleMs`, as
+ * HTTP/1.1's keep-alive timeout does: silent connections do not pile up, while one holding a
+ * watch, however quiet, stays.
+ */
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    timer = setTimeout(() => session.close(), idleMs);
+    timer.unref();
+  };
+  arm();
+  session.on('stream', (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      open--;
+      if (open === 0 && !session.closed && !session.destroyed) arm();
+    });
+  });
+  session.once('close', () => clearTimeout(timer));
 }
 
 /**
