@@ -48,6 +48,27 @@ const HELD = statement(
     limit $2`,
 );
 
+/**
+ * A resume is a try, counted before it is made (a version of its own, still PROCESSING), as a
+ * claim counts the first: an operation that brings its worker down every time it is applied
+ * (a crash, not an error, which is retried in process) then runs out of tries instead of being
+ * resumed forever at the head of its partition. Rows changed meanwhile by someone else are
+ * left out (the next drain reads them again).
+ */
+const COUNT_RESUME = statement(
+  'operations_worker_count_resume',
+  `update operations.operation o set version = o.version + 1, attempts = o.attempts + 1, update_time = now()
+     from jsonb_to_recordset($1::jsonb) as x(id uuid, version bigint)
+    where o.id = x.id and o.version = x.version and o.status = 'PROCESSING'
+    returning ${prefixed('o', OPERATION_COLUMNS)}, o.request`,
+);
+
+export async function countResumes(sql: Sql, rows: readonly OperationRow[]): Promise<OperationRow[]> {
+  if (rows.length === 0) return [];
+  for (const row of rows) assertTransition(row, 'PROCESSING');
+  return heldRows(await sql.query(COUNT_RESUME, [JSON.stringify(rows.map((r) => ({ id: r.id, version: r.version.toString() })))]));
+}
+
 /** Operations these partitions left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
 export async function heldByPartitions(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
   if (partitions.length === 0) return [];
@@ -365,16 +386,20 @@ const EXHAUST = statement(
    select * from failed`,
 );
 
-/** Ends an operation FAILED because every retry failed; operators may requeue it. */
-export async function exhaust(sql: Sql, op: OperationRow, attempts: number, lastError: unknown): Promise<Operation> {
+/**
+ * Ends an operation FAILED because every try failed; operators may requeue it. `tries` is how
+ * often this process tried it (its claim or resume already counted the first in `attempts`).
+ */
+export async function exhaust(sql: Sql, op: OperationRow, tries: number, lastError: unknown): Promise<Operation> {
   assertTransition(op, 'FAILED');
+  const attempts = op.attempts + Math.max(0, tries - 1);
   const error: OperationError = {
     code: RETRIES_EXHAUSTED,
     message: `gave up after ${attempts} attempts; an operator may requeue it`,
     details: { last_error: String(lastError instanceof Error ? lastError.message : lastError).slice(0, 500), attempts: String(attempts) },
   };
   const [updated] = await sql.query<Record<string, unknown>>(EXHAUST, [
-    Math.max(0, attempts - 1),
+    Math.max(0, tries - 1),
     JSON.stringify(error),
     op.id,
     op.version.toString(),

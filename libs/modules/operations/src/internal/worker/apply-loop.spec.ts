@@ -27,7 +27,7 @@ beforeEach(async () => {
 afterAll(() => db.close());
 
 /** An operation as accepting records it (PENDING, queued), or as a worker that died left it (PROCESSING). */
-async function accepted(ledgerId: string, partition: number, status: 'PENDING' | 'PROCESSING' = 'PENDING'): Promise<string> {
+async function accepted(ledgerId: string, partition: number, status: 'PENDING' | 'PROCESSING' = 'PENDING', attempts = status === 'PENDING' ? 0 : 1): Promise<string> {
   const id = randomUUID();
   await db.em().getConnection().execute(
     `with op as (
@@ -35,7 +35,7 @@ async function accepted(ledgerId: string, partition: number, status: 'PENDING' |
        values (?, 'TRANSACTION', ?, ?, ?, ?, '{}', 'h', ?, ?) returning partition, seq, id
      )
      insert into operations.queue (partition, seq, id) select partition, seq, id from op`,
-    [id, status, ledgerId, `tx-${id}`, partition, status === 'PENDING' ? 1 : 2, status === 'PENDING' ? 0 : 1],
+    [id, status, ledgerId, `tx-${id}`, partition, status === 'PENDING' ? 1 : 2, attempts],
   );
   return id;
 }
@@ -85,6 +85,24 @@ describe('an apply loop', () => {
     await applying.stop();
     expect(applied).toEqual([left, ...later]);
     expect((await readOperations(db.sql, applied)).map((op) => op.status)).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+  });
+
+  it('counts a resume as a try, and ends an operation its workers kept dying on FAILED RETRIES_EXHAUSTED instead of resuming it forever', async () => {
+    const ledger = randomUUID();
+    // Tried (claimed, then resumed) as often as the policy allows, each time its worker died.
+    const poison = await accepted(ledger, PARTITIONS[0]!, 'PROCESSING', DEFAULT_BACKOFF.maxAttempts);
+    const once = await accepted(ledger, PARTITIONS[0]!, 'PROCESSING', 1);
+    const next = await accepted(ledger, PARTITIONS[0]!);
+    const { appliers, applied } = recording();
+    const applying = loop(appliers, [PARTITIONS[0]!], { maxBatchOps: 10 });
+    await applying.drain();
+    await applying.stop();
+    expect(applied).toEqual([once, next]);
+    const [failed, resumed, claimed] = await readOperations(db.sql, [poison, once, next]);
+    expect([failed?.status, failed?.error?.code, failed?.attempts]).toEqual(['FAILED', 'RETRIES_EXHAUSTED', DEFAULT_BACKOFF.maxAttempts]);
+    expect(failed?.error?.message).toContain(`gave up after ${DEFAULT_BACKOFF.maxAttempts} attempts`);
+    expect([resumed?.status, resumed?.attempts]).toEqual(['COMPLETED', 2]);
+    expect([claimed?.status, claimed?.attempts]).toEqual(['COMPLETED', 1]);
   });
 
   it('applies every partition in its own acceptance order, batch after batch, each claiming the next', async () => {

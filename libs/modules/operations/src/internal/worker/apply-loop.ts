@@ -6,6 +6,7 @@ import type { QueuedOperation } from '../queue/partition-queues.js';
 import {
   applyHeld,
   claimNext,
+  countResumes,
   exhaust,
   heldByPartitions,
   LostOperationError,
@@ -209,16 +210,15 @@ export class ApplyLoop {
     const { db, maxBatchOps } = this.options;
     const held = this.options.held();
     let batch = await this.takeClaimedAhead(held);
-    let earlierTries = 0;
     if (held.length === 0) return 0;
     // Operations already PROCESSING in these partitions come first: a previous holder died, or
     // a batch of ours rolled back; either way they are older than anything still PENDING.
     if (batch.length === 0 && this.resumeNeeded) {
       this.resumeNeeded = false;
-      batch = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
-      if (batch.length === maxBatchOps) this.resumeNeeded = true; // more may be left
-      if (batch.length > 0) this.log.info({ count: batch.length }, 'resuming operations left PROCESSING');
-      earlierTries = batch.length > 0 ? 1 : 0;
+      const left = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
+      if (left.length === maxBatchOps) this.resumeNeeded = true; // more may be left
+      if (left.length > 0) this.log.info({ count: left.length }, 'resuming operations left PROCESSING');
+      batch = await this.resumeLeft(left);
     }
     if (batch.length === 0) {
       const startedMs = Date.now();
@@ -230,9 +230,26 @@ export class ApplyLoop {
     if (batch.length === 0) return 0;
     // The system accounts this worker books against: a partition it holds, so no other worker
     // books on the same rows at the same time.
-    await this.applyWithRetries(batch, Math.min(...held), earlierTries, true);
+    await this.applyWithRetries(batch, Math.min(...held), 0, true);
     this.noteEnded(batch.length);
     return batch.length;
+  }
+
+  /**
+   * What is left PROCESSING, resumed: each resume counts as a try (countResumes); an operation
+   * already tried as often as the backoff policy allows ends FAILED RETRIES_EXHAUSTED instead.
+   */
+  private async resumeLeft(left: readonly OperationRow[]): Promise<OperationRow[]> {
+    const { db, backoff } = this.options;
+    const spent = left.filter((row) => row.attempts >= backoff.maxAttempts);
+    for (const row of spent) {
+      const failed = await this.withConnectionRetry(() => exhaust(db.sql, row, 1, `its worker stopped while applying it, ${row.attempts} times`));
+      this.log.error({ operationId: row.id, attempts: row.attempts }, 'operation failed: every worker applying it stopped before it ended');
+      this.options.publish([{ operation: failed }]);
+    }
+    const counted = await this.withConnectionRetry(() => countResumes(db.sql, left.filter((row) => !spent.includes(row))));
+    this.options.publish(counted.map((row) => ({ operation: toOperation(row) })));
+    return counted;
   }
 
   /**
