@@ -98,7 +98,8 @@ describe('an apply loop', () => {
     await applying.drain();
     await applying.stop();
     expect(applied).toEqual([once, next]);
-    const [failed, resumed, claimed] = await readOperations(db.sql, [poison, once, next]);
+    const read = await readOperations(db.sql, [poison, once, next]);
+    const [failed, resumed, claimed] = [poison, once, next].map((id) => read.find((op) => op.id === id));
     expect([failed?.status, failed?.error?.code, failed?.attempts]).toEqual(['FAILED', 'RETRIES_EXHAUSTED', DEFAULT_BACKOFF.maxAttempts]);
     expect(failed?.error?.message).toContain(`gave up after ${DEFAULT_BACKOFF.maxAttempts} attempts`);
     expect([resumed?.status, resumed?.attempts]).toEqual(['COMPLETED', 2]);
