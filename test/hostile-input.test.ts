@@ -1,3 +1,5 @@
+import http2 from 'node:http2';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -46,6 +48,62 @@ describe('the HTTP port, given hostile input', () => {
     expect(JSON.stringify(results[1]?.error?.details)).toContain('transactions[1].amount');
   });
 
+  it.each([
+    ['a truncated message', Buffer.from([0x0a])],
+    ['a message whose field length runs past its end', Buffer.from([0x0a, 0x05, 0x41])],
+    ['a field number zero', Buffer.from([0x02, 0x00])],
+  ])('refuses %s in Connect binary as invalid_argument', async (_what, body) => {
+    const answer = await call('LedgerService/GetLedger', body, { 'Content-Type': 'application/proto' });
+    expect([answer.status, answer.body.code]).toEqual([400, 'invalid_argument']);
+    expect(answer.body.message).toMatch(/^the request body cannot be read/);
+  });
+
+  it('refuses a body that is not the gzip it claims to be as invalid_argument, and reads one that is', async () => {
+    const answer = await call('LedgerService/GetLedger', new Uint8Array([0x1f]), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    expect([answer.status, answer.body.code]).toEqual([400, 'invalid_argument']);
+    const real = await call('LedgerService/GetLedger', gzipSync(JSON.stringify({ ledgerId: '42' })), { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+    expect([real.status, real.body.code]).toEqual([400, 'invalid_argument']);
+    expect(real.body.message).toContain('ledger_id');
+  });
+
+  it('refuses a truncated message over gRPC-Web with grpc-status 3 in its trailer frame', async () => {
+    const response = await fetch(`${t.httpUrl}/tally.v1.LedgerService/GetLedger`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/grpc-web+proto', 'X-Grpc-Web': '1' },
+      body: envelope(0, Buffer.from([0x0a])),
+    });
+    const trailer = lastFrame(Buffer.from(await response.arrayBuffer()));
+    expect(trailer.flag & 0x80).toBe(0x80);
+    expect(trailer.text).toMatch(/grpc-status: ?3\r\n/);
+    expect(decodeURIComponent(trailer.text)).toContain('the request body cannot be read');
+  });
+
+  it('refuses a truncated message over gRPC on the HTTP port (h2c) with grpc-status 3', async () => {
+    const session = http2.connect(t.httpUrl);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/tally.v1.LedgerService/GetLedger', 'content-type': 'application/grpc', te: 'trailers' });
+      const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('trailers', resolve));
+      const headers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.once('response', resolve));
+      stream.resume();
+      stream.end(envelope(0, Buffer.from([0x0a])));
+      const status = (await Promise.race([trailers, headers.then((h) => (h['grpc-status'] ? h : trailers))]))['grpc-status'];
+      expect(status).toBe('3');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('refuses a truncated message on a Connect stream with invalid_argument in its end-of-stream message', async () => {
+    const response = await fetch(`${t.httpUrl}/tally.v1.OperationService/WatchOperation`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/connect+proto', 'Connect-Protocol-Version': '1' },
+      body: envelope(0, Buffer.from([0x0a])),
+    });
+    const end = lastFrame(Buffer.from(await response.arrayBuffer()));
+    expect(end.flag & 0x02).toBe(0x02);
+    expect(JSON.parse(end.text)).toMatchObject({ error: { code: 'invalid_argument' } });
+  });
+
   it('refuses a JSON field the message does not have, naming it, instead of ignoring it', async () => {
     const answer = await json('LedgerService/CreateLedger', { name: 'typo', currencies: ['USD'], overdraft: true });
     expect([answer.status, answer.body.code]).toEqual([400, 'invalid_argument']);
@@ -66,4 +124,23 @@ describe('the HTTP port, given hostile input', () => {
 /** A token as the server's (unsigned) encoding would make it, carrying a forged cursor. */
 function token(query: string, cursor: string): string {
   return Buffer.from(JSON.stringify({ q: query, c: cursor })).toString('base64url');
+}
+
+/** One envelope of the Connect streaming, gRPC and gRPC-Web protocols: flags, length, payload. */
+function envelope(flag: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.writeUInt8(flag, 0);
+  header.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([header, payload]);
+}
+
+/** The last envelope of a response body. */
+function lastFrame(body: Buffer): { flag: number; text: string } {
+  let last = { flag: 0, text: '' };
+  for (let offset = 0; offset + 5 <= body.length; ) {
+    const length = body.readUInt32BE(offset + 1);
+    last = { flag: body[offset]!, text: body.subarray(offset + 5, offset + 5 + length).toString('utf8') };
+    offset += 5 + length;
+  }
+  return last;
 }

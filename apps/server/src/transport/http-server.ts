@@ -2,13 +2,14 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { Code, ConnectError, cors } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { Code, ConnectError, cors, createConnectRouter } from '@connectrpc/connect';
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import type { Logger } from '@tally/platform';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } from './binding.js';
 import { ERROR_DETAILS_REGISTRY } from './errors.js';
 import type { HealthMonitor } from './health.js';
 import { guardServices } from './processing-patterns.js';
+import { refuseUnreadableRequests } from './unreadable-requests.js';
 
 /**
  * One HTTP port for browsers and HTTP clients: the Connect protocol, gRPC-Web and gRPC, over
@@ -68,18 +69,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     requestTimeoutMs: options.requestTimeoutMs,
     shutdownSignal: shutdown.signal,
   });
-  const rpc = connectNodeAdapter({
-    routes: (router) => {
-      for (const { methods } of services) {
-        for (const guarded of methods) {
-          // Two calls so each narrows to a matching method and handler type.
-          if (guarded.kind === 'unary') router.rpc(guarded.method, guarded.handler);
-          else router.rpc(guarded.method, guarded.handler);
-        }
-      }
-    },
+  const router = createConnectRouter({
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
+    acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: {
       // A zero balance reads `"amount": "0"`, not a missing field: JSON users see every field.
       alwaysEmitImplicit: true,
@@ -88,8 +81,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
       // A batch answers each refused item with its google.rpc.Status, details packed in Any.
       registry: ERROR_DETAILS_REGISTRY,
     },
-    fallback: (_req, res) => sendJson(res, 404, { error: 'not found' }),
   });
+  for (const { methods } of services) {
+    for (const guarded of methods) {
+      // Two calls so each narrows to a matching method and handler type.
+      if (guarded.kind === 'unary') router.rpc(guarded.method, guarded.handler);
+      else router.rpc(guarded.method, guarded.handler);
+    }
+  }
+  // What connectNodeAdapter does, with each handler wrapped (see unreadable-requests.ts).
+  const routes = new Map(router.handlers.map((handler) => [handler.requestPath, refuseUnreadableRequests(handler)]));
+  const rpc = (req: Request, res: Response): void => {
+    const handler = routes.get((req.url ?? '').split('?', 1)[0] ?? '');
+    if (!handler) return sendJson(res, 404, { error: 'not found' });
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((answer) => universalResponseToNodeResponse(answer, res))
+      .catch((reason: unknown) => {
+        // A client that went away mid-answer is not worth a line.
+        if (ConnectError.from(reason).code !== Code.Aborted) logger.warn({ err: String(reason), path: req.url }, 'could not answer an RPC');
+      });
+  };
   const allowOrigin = originPolicy(options.corsOrigins);
 
   const handle = (req: Request, res: Response): void => {
