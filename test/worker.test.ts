@@ -130,6 +130,9 @@ describe('a worker whose lease renewal comes late', () => {
     const worker = await stack.startWorker({ clock: () => now, limits: { lease }, redisUrl: stack.redisUrl.replace(/\/3$/, '/4') });
     try {
       expect(worker.applyingPartitions).toHaveLength(PARTITIONS);
+      // The drain that taking the partitions started is over: no claim is in flight, made with
+      // what the worker held before the clock moves.
+      await worker.wake();
       const ledgerId = (await stack.ledgers.createLedger({ name: 'late renewal', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
       // Its last renewal was sent a TTL less one renewal interval ago: Redis may expire the
       // lease soon and another worker take the partition over.
