@@ -104,6 +104,13 @@ describe('the HTTP port, given hostile input', () => {
     expect(JSON.parse(end.text)).toMatchObject({ error: { code: 'invalid_argument' } });
   });
 
+  it('refuses a string that is not UTF-8 in Connect binary, instead of storing U+FFFD', async () => {
+    // CreateLedgerRequest: name (field 1) = 0x41 0xFF 0x42, currencies (field 2) = "USD".
+    const body = Buffer.from([0x0a, 0x03, 0x41, 0xff, 0x42, 0x12, 0x03, 0x55, 0x53, 0x44]);
+    const answer = await call('LedgerService/CreateLedger', body, { 'Content-Type': 'application/proto' });
+    expect([answer.status, answer.body.code]).toEqual([400, 'invalid_argument']);
+  });
+
   it('refuses a JSON field the message does not have, naming it, instead of ignoring it', async () => {
     const answer = await json('LedgerService/CreateLedger', { name: 'typo', currencies: ['USD'], overdraft: true });
     expect([answer.status, answer.body.code]).toEqual([400, 'invalid_argument']);

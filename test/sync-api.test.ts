@@ -110,6 +110,21 @@ describe('native gRPC (grpc-js client)', () => {
       }
     }
   });
+
+  it('answers a string that is not UTF-8 with INVALID_ARGUMENT, instead of storing U+FFFD', async () => {
+    // CreateLedgerRequest: name (field 1) = 0x41 0xFF 0x42, currencies (field 2) = "USD".
+    const body = Buffer.from([0x0a, 0x03, 0x41, 0xff, 0x42, 0x12, 0x03, 0x55, 0x53, 0x44]);
+    const code = await new Promise<number>((resolve) =>
+      grpcLedgers.raw.makeUnaryRequest(
+        '/tally.v1.LedgerService/CreateLedger',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        body,
+        (error) => resolve(error?.code ?? grpc.status.OK),
+      ),
+    );
+    expect(code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
 });
 
 describe('Connect JSON over HTTP/1.1', () => {

@@ -10,6 +10,7 @@ import { statusDetailsBin } from './errors.js';
 import { grpcServiceDefinition, rawRequestBytes, reflectionPackage } from './grpc-definitions.js';
 import type { HealthMonitor } from './health.js';
 import { guardServices, type GuardedStream, type GuardedUnary } from './processing-patterns.js';
+import { decodeProtobufStringsStrictly } from './strict-utf8.js';
 
 /**
  * Native gRPC (HTTP/2, for internal services and grpcurl) on @grpc/grpc-js, serving the same
@@ -47,6 +48,7 @@ const KEEPALIVE_PING_TIMEOUT_MS = 20_000;
 const CALL_ENDED = new ConnectError('the call ended', Code.Canceled);
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<ListeningServer> {
+  decodeProtobufStringsStrictly();
   const { logger } = options;
   const shutdown = new AbortController();
   // Every open stream listens to it (see guardServices): as many listeners as streams.

@@ -9,6 +9,7 @@ import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } 
 import { ERROR_DETAILS_REGISTRY } from './errors.js';
 import type { HealthMonitor } from './health.js';
 import { guardServices } from './processing-patterns.js';
+import { decodeProtobufStringsStrictly } from './strict-utf8.js';
 import { refuseUnreadableRequests } from './unreadable-requests.js';
 
 /**
@@ -61,6 +62,7 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
 
 export async function startHttpServer(options: HttpServerOptions): Promise<ListeningServer> {
   const { logger } = options;
+  decodeProtobufStringsStrictly();
   const shutdown = new AbortController();
   // Every open stream listens to it (see guardServices): as many listeners as streams.
   setMaxListeners(0, shutdown.signal);
