@@ -1,5 +1,6 @@
 import http2 from 'node:http2';
 import { gzipSync } from 'node:zlib';
+import { encodePageToken } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
 
@@ -118,9 +119,9 @@ describe('the HTTP port, given hostile input', () => {
   });
 
   it.each([
-    ['ListLedgers, a cursor that is no ledger id', 'LedgerService/ListLedgers', (_l: string) => ({ pageToken: token('ledgers', 'not-a-uuid') })],
-    ['ListEntries, a 19-digit cursor beyond int64', 'LedgerService/ListEntries', (l: string) => ({ ledgerId: l, pageToken: token(`entries:${l}:`, '9999999999999999999') })],
-    ['ListOperations, a 19-digit cursor beyond int64', 'OperationService/ListOperations', (l: string) => ({ ledgerId: l, pageToken: token(`operations:${l}::`, '9999999999999999999') })],
+    ['ListLedgers, a cursor that is no ledger id', 'LedgerService/ListLedgers', (_l: string) => ({ pageToken: encodePageToken('ledgers', 'not-a-uuid') })],
+    ['ListEntries, a 19-digit cursor beyond int64', 'LedgerService/ListEntries', (l: string) => ({ ledgerId: l, pageToken: encodePageToken(`entries:${l}:`, '9999999999999999999') })],
+    ['ListOperations, a 19-digit cursor beyond int64', 'OperationService/ListOperations', (l: string) => ({ ledgerId: l, pageToken: encodePageToken(`operations:${l}::`, '9999999999999999999') })],
   ])('refuses a forged page token (%s) as invalid_argument on page_token', async (_what, path, request) => {
     const answer = await json(path, request(await ledger()));
     expect([answer.status, answer.body.code]).toEqual([400, 'invalid_argument']);
@@ -128,10 +129,6 @@ describe('the HTTP port, given hostile input', () => {
   });
 });
 
-/** A token as the server's (unsigned) encoding would make it, carrying a forged cursor. */
-function token(query: string, cursor: string): string {
-  return Buffer.from(JSON.stringify({ q: query, c: cursor })).toString('base64url');
-}
 
 /** One envelope of the Connect streaming, gRPC and gRPC-Web protocols: flags, length, payload. */
 function envelope(flag: number, payload: Buffer): Buffer {
