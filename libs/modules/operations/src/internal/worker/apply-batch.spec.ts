@@ -5,7 +5,8 @@ import { operationsSchema } from '../../index.js';
 import type { ApplyOutcome } from '@tally/platform';
 import type { Appliers } from './appliers.js';
 import type { OperationRow } from '../schema.js';
-import { applyHeld, claimNext, LostOperationError } from './apply-batch.js';
+import { applyHeld } from './apply-batch.js';
+import { claimNext, LostOperationError } from './held-operations.js';
 
 /**
  * The guard that keeps two workers from applying one operation twice, against the real

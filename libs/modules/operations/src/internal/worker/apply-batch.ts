@@ -5,18 +5,18 @@ import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from '../operat
 import { partitionOf } from '../partition.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
 import { LOST_OPERATION_SQLSTATE, type OperationRow, type StoredError, type StoredResult, type StoredStep } from '../schema.js';
-import { assertTransition, RETRIES_EXHAUSTED } from '../status.js';
-import type { BalanceChange, Operation, OperationError } from '../types.js';
+import { assertTransition } from '../status.js';
+import type { BalanceChange, Operation } from '../types.js';
 import type { Appliers, Preparers } from './appliers.js';
+import { bySeq, claimRows, heldRows, LostOperationError } from './held-operations.js';
 
 /**
- * The worker's database steps for one partition. Each is one transaction:
- *   claim    PENDING -> PROCESSING for the next operations, in acceptance order
+ * The worker's database steps for the operations it holds (held-operations.ts takes and gives
+ * them up). Each is one transaction:
  *   prepare  what a kind settles before applying (an exchange's rate), as a version of each
  *   apply    effects + COMPLETED (or FAILED with a business reason, or handed to the next
- *            stage's partition as PENDING at that stage), all together
- *   release  PROCESSING -> PENDING for what a stopping worker will not apply
- *   exhaust  PROCESSING -> FAILED RETRIES_EXHAUSTED
+ *            stage's partition as PENDING at that stage), all together, and, when asked, the
+ *            claim of the next batch
  * Every status change is guarded by the status (and version) it expects: if anything else
  * changed the row, the guard matches nothing and the step fails loudly instead of applying twice.
  */
@@ -32,89 +32,6 @@ function toApply(row: OperationRow): OperationToApply {
     stage: row.stage,
     progress: row.progress,
   };
-}
-
-const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1);
-const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): OperationRow[] => rows.map(fromColumns).sort(bySeq);
-
-/** Each queued operation looked up by id (a lateral lookup the planner keeps): the queue is small, the history is not. */
-const HELD = statement(
-  'operations_worker_held',
-  `select ${prefixed('o', OPERATION_COLUMNS)}, o.request
-     from operations.queue q
-     cross join lateral (select * from operations.operation where id = q.id limit 1) as o
-    where q.partition = any($1::int[]) and o.status = 'PROCESSING'
-    order by q.seq
-    limit $2`,
-);
-
-/**
- * A resume is a try, counted before it is made (a version of its own, still PROCESSING), as a
- * claim counts the first: an operation that brings its worker down every time it is applied
- * (a crash, not an error, which is retried in process) then runs out of tries instead of being
- * resumed forever at the head of its partition. Rows changed meanwhile by someone else are
- * left out (the next drain reads them again).
- */
-const COUNT_RESUME = statement(
-  'operations_worker_count_resume',
-  `update operations.operation o set version = o.version + 1, attempts = o.attempts + 1, update_time = now()
-     from jsonb_to_recordset($1::jsonb) as x(id uuid, version bigint)
-    where o.id = x.id and o.version = x.version and o.status = 'PROCESSING'
-    returning ${prefixed('o', OPERATION_COLUMNS)}, o.request`,
-);
-
-export async function countResumes(sql: Sql, rows: readonly OperationRow[]): Promise<OperationRow[]> {
-  if (rows.length === 0) return [];
-  for (const row of rows) assertTransition(row, 'PROCESSING');
-  return heldRows(await sql.query(COUNT_RESUME, [JSON.stringify(rows.map((r) => ({ id: r.id, version: r.version.toString() })))]));
-}
-
-/** Operations these partitions left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
-export async function heldByPartitions(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
-  if (partitions.length === 0) return [];
-  return heldRows(await sql.query(HELD, [partitions, limit]));
-}
-
-/**
- * The oldest PENDING operations of these partitions, at most $2, from the work queue: each
- * partition's share is a prefix of its own acceptance order (each partition's queue is walked
- * from its oldest), so per-ledger order holds however the partitions interleave. The status is
- * checked on the row being updated: two workers racing for one partition by mistake cannot
- * both claim an operation (the second one's update finds it PROCESSING and skips it).
- */
-const CLAIM = statement(
-  'operations_worker_claim',
-  `update operations.operation o
-      set status = 'PROCESSING', version = o.version + 1, attempts = o.attempts + 1, update_time = now()
-    where o.status = 'PENDING' and o.id in (
-      select next.id
-        from unnest($1::int[]) as p(partition)
-        cross join lateral (select id, seq from operations.queue where partition = p.partition order by seq limit $3) as next
-       order by next.seq
-       limit $2)
-    returning ${prefixed('o', OPERATION_COLUMNS)}, o.request`,
-);
-
-/** Least each partition may bring to a claim, however many partitions share it. */
-const MIN_CLAIM_PER_PARTITION = 64;
-
-/**
- * Takes the next PENDING operations of these partitions, oldest first, at most `limit`. Each
- * partition is read for twice its even share (at least MIN_CLAIM_PER_PARTITION): enough for
- * the busiest of a few to fill a batch, without reading `limit` rows of every partition.
- */
-export async function claimNext(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
-  if (partitions.length === 0) return [];
-  return heldRows(await claimRows(sql, partitions, limit));
-}
-
-/** The claim, on its own (committing at once) or deferred in a transaction (see applyHeld). */
-function claimRows(sql: Sql | SqlTransaction, partitions: readonly number[], limit: number): Promise<Array<Record<string, unknown>>> {
-  // The rows are not known before: what the claim moves from is its own guard, o.status = 'PENDING'.
-  assertTransition({ status: 'PENDING' }, 'PROCESSING');
-  const perPartition = Math.min(limit, Math.max(MIN_CLAIM_PER_PARTITION, Math.ceil((2 * limit) / partitions.length)));
-  const values = [partitions, limit, perPartition];
-  return 'defer' in sql ? sql.defer(CLAIM, values) : sql.query(CLAIM, values);
 }
 
 /** What one applied batch committed: each operation's change, the operations handed to another stage, and the next batch claimed. */
@@ -327,14 +244,6 @@ function finish(
   });
 }
 
-/** The operation changed under the worker (another worker held it): abort, apply nothing. */
-export class LostOperationError extends Error {
-  override readonly name = 'LostOperationError';
-  constructor(readonly detail: string) {
-    super(`an operation is no longer PROCESSING at the version this worker claimed (${detail})`);
-  }
-}
-
 /**
  * The work queue sheds a row per operation applied: at thousands a second, its dead rows would
  * pile up between two runs of autovacuum (a minute apart by default) and every claim would wade
@@ -354,56 +263,4 @@ export async function queueDepth(sql: Sql, partitions: readonly number[]): Promi
 /** Removes the work queue's dead rows (skipped, not waited for, when something holds a lock on it). */
 export async function vacuumQueue(sql: SqlPool): Promise<void> {
   await sql.maintain('vacuum (skip_locked) operations.queue');
-}
-
-
-const RELEASE = statement(
-  'operations_worker_release',
-  `update operations.operation
-      set status = 'PENDING', version = version + 1, update_time = now()
-    where status = 'PROCESSING' and id = any($1::uuid[])
-    returning ${OPERATION_COLUMNS}`,
-);
-
-/** Gives held operations back (PROCESSING -> PENDING) so the partition's next owner applies them in order. */
-export async function releaseHeld(sql: Sql, batch: readonly OperationRow[]): Promise<Operation[]> {
-  if (batch.length === 0) return [];
-  for (const row of batch) assertTransition(row, 'PENDING');
-  const rows = (await sql.query<Record<string, unknown>>(RELEASE, [batch.map((h) => h.id)])).map(fromColumns);
-  return rows.sort(bySeq).map(toOperation);
-}
-
-const EXHAUST = statement(
-  'operations_worker_exhaust',
-  `with failed as (
-     update operations.operation
-        set status = 'FAILED', version = version + 1, attempts = attempts + $1, error = $2::jsonb, update_time = now()
-      where id = $3 and status = 'PROCESSING' and version = $4
-      returning ${OPERATION_COLUMNS}
-   ), dequeued as (
-     delete from operations.queue q using failed where q.partition = failed.partition and q.seq = failed.seq
-   )
-   select * from failed`,
-);
-
-/**
- * Ends an operation FAILED because every try failed; operators may requeue it. `tries` is how
- * often this process tried it (its claim or resume already counted the first in `attempts`).
- */
-export async function exhaust(sql: Sql, op: OperationRow, tries: number, lastError: unknown): Promise<Operation> {
-  assertTransition(op, 'FAILED');
-  const attempts = op.attempts + Math.max(0, tries - 1);
-  const error: OperationError = {
-    code: RETRIES_EXHAUSTED,
-    message: `gave up after ${attempts} attempts; an operator may requeue it`,
-    details: { last_error: String(lastError instanceof Error ? lastError.message : lastError).slice(0, 500), attempts: String(attempts) },
-  };
-  const [updated] = await sql.query<Record<string, unknown>>(EXHAUST, [
-    Math.max(0, tries - 1),
-    JSON.stringify(error),
-    op.id,
-    op.version.toString(),
-  ]);
-  if (!updated) throw new LostOperationError(op.id);
-  return toOperation(fromColumns(updated));
 }

@@ -3,20 +3,9 @@ import type { OperationChange } from '../feed/feed-events.js';
 import { toOperation } from '../operation-store.js';
 import type { OperationRow } from '../schema.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
-import {
-  applyHeld,
-  claimNext,
-  countResumes,
-  exhaust,
-  heldByPartitions,
-  LostOperationError,
-  prepareHeld,
-  queueDepth,
-  releaseHeld,
-  VACUUM_QUEUE_EVERY_OPS,
-  vacuumQueue,
-} from './apply-batch.js';
+import { applyHeld, prepareHeld, queueDepth, VACUUM_QUEUE_EVERY_OPS, vacuumQueue } from './apply-batch.js';
 import type { Appliers, Preparers } from './appliers.js';
+import { claimNext, countResumes, exhaust, heldByPartitions, LostOperationError, releaseHeld } from './held-operations.js';
 import { backoffDelayMs, sleep, type BackoffPolicy } from './backoff.js';
 
 /**

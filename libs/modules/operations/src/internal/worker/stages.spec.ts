@@ -8,7 +8,8 @@ import { readOperations } from '../operation-store.js';
 import { listOperations } from '../read-operations.js';
 import type { ApplyOutcome, OperationToApply } from '@tally/platform';
 import type { Appliers, Preparers } from './appliers.js';
-import { applyHeld, claimNext, prepareHeld } from './apply-batch.js';
+import { applyHeld, prepareHeld } from './apply-batch.js';
+import { claimNext } from './held-operations.js';
 
 /**
  * A multi-stage operation handed from one ledger's partition to another's, against the real
