@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, loadConfig } from './config.js';
 
@@ -32,6 +35,21 @@ const BAD_VALUES: ReadonlyArray<[variable: keyof typeof DEFAULTS, value: string,
   ['TALLY_RATES_CACHE_TTL_MS', '60s', 'TALLY_RATES_CACHE_TTL_MS="60s" must be a whole number from 100 to 86400000'],
   ['TALLY_RATES_MAX_STALENESS_MS', '604800001', 'TALLY_RATES_MAX_STALENESS_MS="604800001" must be a whole number from 0 to 604800000'],
   ['TALLY_QUOTE_TTL_MS', '2.5', 'TALLY_QUOTE_TTL_MS="2.5" must be a whole number from 1000 to 86400000'],
+  ['TALLY_HOST', 'example.com', 'TALLY_HOST="example.com" must be an IP address (0.0.0.0, 127.0.0.1, ::) or localhost'],
+  ['TALLY_AUTH', 'optional', 'TALLY_AUTH="optional" must be one of required, off'],
+  [
+    'TALLY_RATE_LIMITS',
+    'read=10/m,watches=0',
+    'TALLY_RATE_LIMITS="read=10/m,watches=0" "read=10/m" is not read=N/s, write=N/s (each with an optional :BURST) or watches=N; watches=0: watches go from 1 to 10000000 (example: read=2000/s,write=500/s,watches=1000, or off)',
+  ],
+  [
+    'TALLY_TOKEN_SECRET',
+    'short-secret',
+    'TALLY_TOKEN_SECRET=(12 characters, not shown) must be at least 32 characters (or unset: a generated one is kept in the database)',
+  ],
+  ['TALLY_REFLECTION', 'no', 'TALLY_REFLECTION="no" must be on or off'],
+  ['TALLY_TLS_CERT', '/nonexistent/cert.pem', 'TALLY_TLS_CERT="/nonexistent/cert.pem" cannot be read (ENOENT)'],
+  ['TALLY_TLS_KEY', '/etc/hostname', 'TALLY_TLS_KEY="/etc/hostname" is not a PEM file (no -----BEGIN line)'],
 ];
 
 describe('loadConfig', () => {
@@ -52,6 +70,12 @@ describe('loadConfig', () => {
       ratesCacheTtlMs: 60_000,
       ratesMaxStalenessMs: 900_000,
       quoteTtlMs: 30_000,
+      host: '0.0.0.0',
+      auth: 'off',
+      rateLimits: { read: { perSecond: 20_000, burst: 20_000 }, write: { perSecond: 20_000, burst: 20_000 }, watches: 10_000 },
+      tokenSecret: '',
+      reflection: true,
+      tls: undefined,
     };
     expect(loadConfig({})).toEqual(defaults);
     expect(loadConfig(Object.fromEntries(Object.keys(DEFAULTS).map((name) => [name, '  '])))).toEqual(defaults);
@@ -75,6 +99,12 @@ describe('loadConfig', () => {
         TALLY_RATES_CACHE_TTL_MS: '100',
         TALLY_RATES_MAX_STALENESS_MS: '0',
         TALLY_QUOTE_TTL_MS: '86400000',
+        TALLY_HOST: '::1',
+        TALLY_AUTH: 'required',
+        TALLY_RATE_LIMITS: 'read=2000/s:5000, watches=1000',
+        TALLY_TOKEN_SECRET: 's'.repeat(32),
+        TALLY_REFLECTION: 'off',
+        NODE_ENV: 'production',
       }),
     ).toEqual({
       databaseUrl: 'postgresql://tally@db.internal:6432/ledger',
@@ -92,7 +122,31 @@ describe('loadConfig', () => {
       ratesCacheTtlMs: 100,
       ratesMaxStalenessMs: 0,
       quoteTtlMs: 86_400_000,
+      host: '::1',
+      auth: 'required',
+      rateLimits: { read: { perSecond: 2_000, burst: 5_000 }, write: { perSecond: 20_000, burst: 20_000 }, watches: 1_000 },
+      tokenSecret: 's'.repeat(32),
+      reflection: false,
+      tls: undefined,
     });
+    expect(loadConfig({ TALLY_RATE_LIMITS: 'off' }).rateLimits).toBeUndefined();
+  });
+
+  it('refuses to run in production without API keys', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'TALLY_AUTH="off" must be required when NODE_ENV=production: refusing to serve without API keys',
+    ]);
+  });
+
+  it('reads TLS files, and wants the certificate and its key together', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-config-'));
+    const pem = join(dir, 'x.pem');
+    writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n');
+    expect(loadConfig({ TALLY_TLS_CERT: pem, TALLY_TLS_KEY: pem }).tls).toEqual({ cert: readFileSync(pem), key: readFileSync(pem), ca: undefined });
+    expect(problemsOf({ TALLY_TLS_CERT: pem })).toEqual(['TALLY_TLS_KEY="" TALLY_TLS_CERT and TALLY_TLS_KEY go together: set both or neither']);
+    expect(problemsOf({ TALLY_TLS_CA: pem })).toEqual([
+      'TALLY_TLS_CA="' + pem + '" checks client certificates, which needs TLS: set TALLY_TLS_CERT and TALLY_TLS_KEY too',
+    ]);
   });
 
   it.each(BAD_VALUES)('reports a bad %s in one line naming it', (variable, value, line) => {

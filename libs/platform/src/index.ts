@@ -1,6 +1,6 @@
 /** Shared infrastructure every module and app uses: config, logs, errors, validation, paging, database. */
-export { loadConfig, ConfigError, DEFAULTS, MAX_PARTITIONS, LOG_LEVELS, ROLES } from './config.js';
-export type { Config, LogLevel, Role } from './config.js';
+export { loadConfig, ConfigError, DEFAULTS, MAX_PARTITIONS, LOG_LEVELS, ROLES, AUTH_MODES, MIN_TOKEN_SECRET_CHARS } from './config.js';
+export type { Config, LogLevel, Role, AuthMode, RateLimits, TlsFiles } from './config.js';
 export { createLogger } from './logger.js';
 export type { Logger } from './logger.js';
 export {
