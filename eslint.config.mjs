@@ -49,10 +49,12 @@ export default tseslint.config(
             { sourceTag: 'scope:currencies', bannedExternalImports: [...ORM, 'bee-queue'] },
             { sourceTag: 'scope:ledgers', bannedExternalImports: ['bee-queue'] },
             { sourceTag: 'scope:exchange', bannedExternalImports: ['bee-queue'] },
+            { sourceTag: 'scope:access', bannedExternalImports: ['bee-queue'] },
             { sourceTag: 'type:platform', bannedExternalImports: ['bee-queue'] },
             // Which bounded context may ask which facade.
             { sourceTag: 'scope:currencies', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:operations', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:access', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:ledgers', onlyDependOnLibsWithTags: ['scope:shared', 'scope:currencies'] },
             // Exchange asks ledgers (sync, through its facade) to check a ledger's currencies and to book an exchange's legs.
             { sourceTag: 'scope:exchange', onlyDependOnLibsWithTags: ['scope:shared', 'scope:currencies', 'scope:ledgers'] },

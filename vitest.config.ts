@@ -16,11 +16,13 @@ const projects: Array<[name: string, root: string]> = [
   ['@tally/ledgers', 'libs/modules/ledgers'],
   ['@tally/operations', 'libs/modules/operations'],
   ['@tally/exchange', 'libs/modules/exchange'],
+  ['@tally/access', 'libs/modules/access'],
   ['@tally/runtime', 'libs/runtime'],
   ['@tally/server', 'apps/server'],
   ['@tally/worker', 'apps/worker'],
   ['@tally/rates-mock', 'apps/rates-mock'],
   ['@tally/bench', 'tools/bench'],
+  ['@tally/chaos', 'tools/chaos'],
 ];
 
 /**
@@ -28,7 +30,7 @@ const projects: Array<[name: string, root: string]> = [
  * every other suite takes seconds. `npm run test:quick` leaves their project out; `npm test`
  * and CI run it with the rest.
  */
-const SLOW_E2E_SUITES = ['test/faults.test.ts', 'test/bench.test.ts', 'test/consistency.test.ts', 'test/properties.test.ts'];
+const SLOW_E2E_SUITES = ['test/faults.test.ts', 'test/bench.test.ts', 'test/consistency.test.ts', 'test/properties.test.ts', 'test/chaos.test.ts', 'test/fuzz.test.ts'];
 
 export default defineConfig({
   // Each `@tally/<project>` resolves to its sources (what the `@tally/source` export condition

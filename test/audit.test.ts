@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVERY_TENANT } from '@tally/platform';
 import { openStack, type Stack } from './support/stack.js';
 
 /**
@@ -14,7 +15,7 @@ afterAll(() => stack.close());
 
 describe('auditBooks', () => {
   it('reports an entry written outside a balanced posting, the currency it unbalances and the account it disagrees with', async () => {
-    const ledgerId = (await stack.ledgers.createLedger({ name: 'tampered', currencies: ['CHF'], overdraftAllowed: false, requestId: '' })).id;
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'tampered', currencies: ['CHF'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
     const [account] = await stack.db.em().execute<Array<{ id: string }>>(`select id from ledgers.account where ledger_id = ?`, [ledgerId]);
     const [posting] = await stack.db.em().execute<Array<{ id: string }>>(`select nextval('ledgers.posting_id_seq')::text as id`);
     await stack.db.em().transactional(async (em) => {
@@ -35,14 +36,14 @@ describe('auditBooks', () => {
 
   it('finds nothing wrong in books kept by the worker', async () => {
     const before = await stack.ledgers.auditBooks();
-    const ledgerId = (await stack.ledgers.createLedger({ name: 'kept', currencies: ['SEK'], overdraftAllowed: false, requestId: '' })).id;
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'kept', currencies: ['SEK'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
     const worker = await stack.startWorker();
     try {
       const [outcome] = await stack.operations.accept([
-        { kind: 'TRANSACTION', ledgerId, transactionId: 'ok', request: { type: 'CREDIT', amount: '70', currency: 'SEK', metadata: {} } },
+        { kind: 'TRANSACTION', ledgerId, tenant: null, transactionId: 'ok', request: { type: 'CREDIT', amount: '70', currency: 'SEK', metadata: {} } },
       ]);
       if (!outcome?.ok) throw new Error('not accepted');
-      for (let i = 0; i < 200 && (await stack.operations.getOperation(outcome.operation.id)).status !== 'COMPLETED'; i++) {
+      for (let i = 0; i < 200 && (await stack.operations.getOperation(outcome.operation.id, EVERY_TENANT)).status !== 'COMPLETED'; i++) {
         await new Promise((r) => setTimeout(r, 50));
       }
     } finally {
@@ -58,10 +59,10 @@ describe('auditBooks', () => {
 
 describe('the operations audit', () => {
   it('reports an operation in flight that no work queue lists (no worker would ever apply it)', async () => {
-    const ledgerId = (await stack.ledgers.createLedger({ name: 'unqueued', currencies: ['NOK'], overdraftAllowed: false, requestId: '' })).id;
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'unqueued', currencies: ['NOK'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
     const before = await stack.operations.inFlight();
     const [outcome] = await stack.operations.accept([
-      { kind: 'TRANSACTION', ledgerId, transactionId: 'lost-in-queue', request: { type: 'CREDIT', amount: '5', currency: 'NOK', metadata: {} } },
+      { kind: 'TRANSACTION', ledgerId, tenant: null, transactionId: 'lost-in-queue', request: { type: 'CREDIT', amount: '5', currency: 'NOK', metadata: {} } },
     ]);
     if (!outcome?.ok) throw new Error('not accepted');
     // Accepted, so queued: the audit counts it in flight and finds nothing wrong with it.
@@ -69,7 +70,7 @@ describe('the operations audit', () => {
     await stack.db.em().execute(`delete from operations.queue where id = ?`, [outcome.operation.id]);
     expect(await stack.operations.inFlight()).toEqual({ inFlight: before.inFlight + 1, unqueued: before.unqueued + 1 });
     // Cancelled, it is no longer in flight: nothing is missing any more.
-    await stack.operations.cancelOperation(outcome.operation.id);
+    await stack.operations.cancelOperation(outcome.operation.id, EVERY_TENANT);
     expect(await stack.operations.inFlight()).toEqual(before);
   });
 });

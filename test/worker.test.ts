@@ -1,5 +1,5 @@
 import { openOperations, RETRIES_EXHAUSTED, type Operation, type OperationSpec } from '@tally/operations';
-import { createLogger, TallyError } from '@tally/platform';
+import { createLogger, EVERY_TENANT, PageTokens, TallyError } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { isolatedEnv } from './support/server.js';
@@ -32,6 +32,7 @@ const credit = (ledgerId: string, transactionId: string, amount: bigint): Operat
   kind: 'TRANSACTION',
   ledgerId,
   transactionId,
+  tenant: null,
   request: { type: 'CREDIT', amount: amount.toString(), currency: 'USD', metadata: {} },
 });
 const debit = (ledgerId: string, transactionId: string, amount: bigint): OperationSpec => ({
@@ -48,7 +49,7 @@ async function accept(specs: OperationSpec[]): Promise<Operation[]> {
 }
 
 async function allEnded(ids: readonly string[]): Promise<Operation[]> {
-  const read = () => Promise.all(ids.map((id) => stack.operations.getOperation(id)));
+  const read = () => Promise.all(ids.map((id) => stack.operations.getOperation(id, EVERY_TENANT)));
   return eventually(read, (ops) => ops.every((o) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(o.status)), 30_000);
 }
 
@@ -65,8 +66,8 @@ describe('two workers on the same partitions by mistake', () => {
     try {
       expect(first.heldPartitions).toHaveLength(PARTITIONS);
       expect(second.heldPartitions).toHaveLength(PARTITIONS);
-      const spender = (await stack.ledgers.createLedger({ name: 'spender', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
-      const counter = (await stack.ledgers.createLedger({ name: 'counter', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
+      const spender = (await stack.ledgers.createLedger({ name: 'spender', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
+      const counter = (await stack.ledgers.createLedger({ name: 'counter', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
       const ops = await accept([
         credit(spender, 'fund', 100n),
         ...Array.from({ length: 10 }, (_, i) => debit(spender, `spend-${i}`, 60n)),
@@ -79,8 +80,8 @@ describe('two workers on the same partitions by mistake', () => {
       const spends = ended.filter((o) => o.transactionId.startsWith('spend-'));
       expect(spends.filter((o) => o.status === 'COMPLETED')).toHaveLength(1);
       expect(spends.filter((o) => o.status === 'FAILED').every((o) => o.error?.code === 'INSUFFICIENT_FUNDS')).toBe(true);
-      expect((await stack.ledgers.getBalances(spender))[0]?.amount).toBe(40n);
-      expect((await stack.ledgers.getBalances(counter))[0]?.amount).toBe(200n);
+      expect((await stack.ledgers.getBalances(spender, EVERY_TENANT))[0]?.amount).toBe(40n);
+      expect((await stack.ledgers.getBalances(counter, EVERY_TENANT))[0]?.amount).toBe(200n);
       // Every completed operation wrote exactly one entry on its ledger; no other wrote any.
       const entries = [...(await entriesOf(spender)), ...(await entriesOf(counter))];
       const completed = ended.filter((o) => o.status === 'COMPLETED').map((o) => o.id);
@@ -95,9 +96,9 @@ describe('recovery sweep', () => {
   it('applies an operation whose queue entry was never written (Redis unreachable at accept)', async () => {
     const logger = createLogger('silent');
     // An API process whose queues' Redis is unreachable (its feed still publishes on the suite's).
-    const cutOff = openOperations({ db: stack.db, redis: stack.redis, redisUrl: 'redis://127.0.0.1:1', partitions: PARTITIONS, logger });
+    const cutOff = openOperations({ db: stack.db, redis: stack.redis, redisUrl: 'redis://127.0.0.1:1', partitions: PARTITIONS, logger, pageTokens: new PageTokens('a test page token secret') });
     const api = cutOff.facade;
-    const ledgerId = (await stack.ledgers.createLedger({ name: 'lost', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'lost', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
     const acceptedAtMs = Date.now();
     const [outcome] = await api.accept([credit(ledgerId, 'lost-entry', 25n)]);
     await new Promise((resolve) => setTimeout(resolve, 100)); // its wake-up fails meanwhile (Redis unreachable)
@@ -114,7 +115,7 @@ describe('recovery sweep', () => {
     try {
       const [done] = await allEnded([outcome.operation.id]);
       expect(done?.status).toBe('COMPLETED');
-      expect((await stack.ledgers.getBalances(ledgerId))[0]?.amount).toBe(25n);
+      expect((await stack.ledgers.getBalances(ledgerId, EVERY_TENANT))[0]?.amount).toBe(25n);
     } finally {
       await worker.stop();
     }
@@ -133,14 +134,14 @@ describe('a worker whose lease renewal comes late', () => {
       // The drain that taking the partitions started is over: no claim is in flight, made with
       // what the worker held before the clock moves.
       await worker.wake();
-      const ledgerId = (await stack.ledgers.createLedger({ name: 'late renewal', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
+      const ledgerId = (await stack.ledgers.createLedger({ name: 'late renewal', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
       // Its last renewal was sent a TTL less one renewal interval ago: Redis may expire the
       // lease soon and another worker take the partition over.
       now += lease.leaseTtlMs - lease.renewIntervalMs;
       expect(worker.applyingPartitions).toEqual([]);
       const [op] = await accept([credit(ledgerId, 'late-renewal', 40n)]);
       await worker.wake();
-      expect((await stack.operations.getOperation(op!.id)).status).toBe('PENDING');
+      expect((await stack.operations.getOperation(op!.id, EVERY_TENANT)).status).toBe('PENDING');
 
       await worker.rebalance(); // the renewal succeeds: the leases were still this worker's
       expect(worker.applyingPartitions).toHaveLength(PARTITIONS);
@@ -154,7 +155,7 @@ describe('a worker whose lease renewal comes late', () => {
 
 describe('retries', () => {
   it('end an operation FAILED RETRIES_EXHAUSTED when every try fails, and an operator can requeue it', async () => {
-    const ledgerId = (await stack.ledgers.createLedger({ name: 'retry', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'retry', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
     const broken = await stack.startWorker({
       appliers: { TRANSACTION: async () => Promise.reject(new Error('applier bug')) },
       limits: { backoff: { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 3 } },
@@ -175,12 +176,12 @@ describe('retries', () => {
     expect(listed.stdout).toContain(op!.id);
     const requeued = await requeueTool([op!.id]);
     expect([requeued.code, requeued.stdout]).toEqual([0, `${op!.id}: requeued (version 4)\n`]);
-    expect(await stack.operations.getOperation(op!.id)).toMatchObject({ status: 'PENDING', error: null });
+    expect(await stack.operations.getOperation(op!.id, EVERY_TENANT)).toMatchObject({ status: 'PENDING', error: null });
     const healthy = await stack.startWorker();
     try {
       const [done] = await allEnded([op!.id]);
       expect(done?.status).toBe('COMPLETED');
-      expect((await stack.ledgers.getBalances(ledgerId))[0]?.amount).toBe(5n);
+      expect((await stack.ledgers.getBalances(ledgerId, EVERY_TENANT))[0]?.amount).toBe(5n);
     } finally {
       await healthy.stop();
     }
@@ -192,17 +193,17 @@ describe('retries', () => {
 
 describe('retention', () => {
   it('drops results after the retention period but keeps the transaction id taken', async () => {
-    const ledgerId = (await stack.ledgers.createLedger({ name: 'old', currencies: ['USD'], overdraftAllowed: false, requestId: '' })).id;
+    const ledgerId = (await stack.ledgers.createLedger({ name: 'old', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, EVERY_TENANT)).id;
     const worker = await stack.startWorker({ limits: { retentionMs: 0 } });
     try {
       const [op] = await accept([credit(ledgerId, 'ancient', 3n)]);
       await allEnded([op!.id]);
       expect(await worker.prune()).toBeGreaterThan(0);
-      const gone = await stack.operations.getOperation(op!.id).catch((e: unknown) => e);
+      const gone = await stack.operations.getOperation(op!.id, EVERY_TENANT).catch((e: unknown) => e);
       expect((gone as TallyError).code).toBe('NOT_FOUND');
       const [again] = await stack.operations.accept([credit(ledgerId, 'ancient', 3n)]);
       expect(again?.ok === false && again.error.code).toBe('ALREADY_EXISTS');
-      expect((await stack.ledgers.getBalances(ledgerId))[0]?.amount).toBe(3n);
+      expect((await stack.ledgers.getBalances(ledgerId, EVERY_TENANT))[0]?.amount).toBe(3n);
       expect(await entriesOf(ledgerId)).toHaveLength(1);
     } finally {
       await worker.stop();

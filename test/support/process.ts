@@ -13,8 +13,9 @@ export interface TallyProcess {
   readonly exited: Promise<number | string>;
 }
 
-export async function spawnTally(env: Record<string, string>, patienceMs = 30_000): Promise<TallyProcess> {
-  const child = spawn(process.execPath, ['apps/server/dist/main.js'], {
+/** `nodeArgs` go to node before the script (the fuzz suite's memory probe: `--expose-gc --import ...`). */
+export async function spawnTally(env: Record<string, string>, patienceMs = 30_000, nodeArgs: readonly string[] = []): Promise<TallyProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, 'apps/server/dist/main.js'], {
     env: { ...process.env, TALLY_GRPC_PORT: '0', TALLY_HTTP_PORT: '0', TALLY_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

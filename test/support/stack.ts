@@ -1,7 +1,7 @@
 import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, type LedgersFacade } from '@tally/ledgers';
 import { openOperations, type Appliers, type Operation, type OperationsFacade, type OperationsModule, type OperationsWorker, type WorkerLimits } from '@tally/operations';
-import { createLogger, createRedis, type Database, type Redis } from '@tally/platform';
+import { createLogger, createRedis, PageTokens, type Database, type Redis } from '@tally/platform';
 import { appliersFor, prepareDatabase, preparersFor } from '@tally/runtime';
 import { isolatedEnv, TEST_WORKER_LIMITS } from './server.js';
 
@@ -32,9 +32,10 @@ export async function openStack(name: string, redisDb: number): Promise<Stack> {
   const redisUrl = env['REDIS_URL']!;
   const redis = createRedis(redisUrl, logger, 'test');
   await redis.connect();
-  const api = openOperations({ db, redis, redisUrl, partitions: PARTITIONS, logger });
+  const pageTokens = new PageTokens('a test page token secret');
+  const api = openOperations({ db, redis, redisUrl, partitions: PARTITIONS, logger, pageTokens });
   const operations = api.facade;
-  const ledgers = createLedgersFacade({ db, logger, intake: operations });
+  const ledgers = createLedgersFacade({ db, logger, intake: operations, pageTokens });
   // Exchanges are not what these suites exercise: their provider is nowhere.
   const exchange = createExchangeFacade({
     db,
@@ -61,7 +62,7 @@ export async function openStack(name: string, redisDb: number): Promise<Stack> {
       if (url !== redisUrl) {
         const workerRedis = createRedis(url, logger, 'test-worker');
         await workerRedis.connect();
-        module = openOperations({ db, redis: workerRedis, redisUrl: url, partitions: PARTITIONS, logger });
+        module = openOperations({ db, redis: workerRedis, redisUrl: url, partitions: PARTITIONS, logger, pageTokens });
         others.push({ redis: workerRedis, module });
       }
       const worker = module.startWorker({

@@ -2,6 +2,8 @@ import { ExchangeService, LedgerService, OperationService } from '@tally/contrac
 import type { OperationsWorker, WorkerLimits } from '@tally/operations';
 import type { Config, Logger } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
+import { CallerLimits } from './access/caller-limits.js';
+import { gateBindings } from './access/gate.js';
 import { exchangeServiceHandlers } from './rpc/exchange-service.js';
 import { ledgerServiceHandlers } from './rpc/ledger-service.js';
 import { operationServiceHandlers } from './rpc/operation-service.js';
@@ -18,6 +20,9 @@ import {
 
 /** Largest request or response message either transport accepts. */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+/** Said at start and in /readyz whenever API keys are off. */
+const AUTH_OFF_WARNING =
+  'TALLY_AUTH=off: API keys are not checked; anyone who can reach these ports can read and move the money of every ledger. Set TALLY_AUTH=required outside development.';
 /** How long shutdown waits for in-flight requests before closing connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -50,26 +55,39 @@ export async function startServer(config: Config, logger: Logger, options: Serve
 
   let api: { grpc: ListeningServer; http: ListeningServer; health: HealthMonitor; stopWatches(): Promise<void> } | undefined;
   if (watcher) {
-    const watches = watchHandlers({ watcher, requireLedger: (ledgerId) => ledgers.requireLedger(ledgerId) });
-    const bindings: ServiceBinding[] = [
-      bindService(LedgerService, ledgerServiceHandlers(ledgers, infra.exchange, logger)),
-      bindService(ExchangeService, exchangeServiceHandlers(infra.exchange)),
-      bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
-    ];
+    const watches = watchHandlers({
+      watcher,
+      requireLedger: (ledgerId, scope) => ledgers.requireLedger(ledgerId, scope),
+      requireOperation: async (operationId, scope) => void (await operations.getOperation(operationId, scope)),
+    });
+    const limits = config.rateLimits && new CallerLimits({ limits: config.rateLimits, redis, logger });
+    const bindings: ServiceBinding[] = gateBindings(
+      [
+        bindService(LedgerService, ledgerServiceHandlers(ledgers, infra.exchange, logger)),
+        bindService(ExchangeService, exchangeServiceHandlers(infra.exchange)),
+        bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
+      ],
+      { auth: config.auth, access: infra.access, limits, logger },
+    );
     checkProcessingPatterns(bindings);
+    if (config.auth === 'off') logger.warn(AUTH_OFF_WARNING);
     const health = new HealthMonitor({
       probes: { postgres: () => db.ping(), redis: async () => void (await redis.ping()) },
       logger,
+      ...(config.auth === 'off' && { warnings: [AUTH_OFF_WARNING] }),
     });
     health.start();
     const common = { bindings, health, logger, requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES };
-    const grpc = await startGrpcServer({ ...common, host: '0.0.0.0', port: config.grpcPort });
-    const http = await startHttpServer({ ...common, host: '0.0.0.0', port: config.httpPort, corsOrigins: config.corsOrigins });
+    const grpc = await startGrpcServer({ ...common, host: config.host, tls: config.tls, reflection: config.reflection, port: config.grpcPort });
+    const http = await startHttpServer({ ...common, host: config.host, tls: config.tls, port: config.httpPort, corsOrigins: config.corsOrigins });
     api = {
       grpc,
       http,
       health,
-      stopWatches: () => watcher.close(),
+      stopWatches: async () => {
+        limits?.close();
+        await watcher.close();
+      },
     };
   }
   const worker = config.role === 'api' ? undefined : startWorker(infra, config, options.workerLimits);

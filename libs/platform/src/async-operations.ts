@@ -23,6 +23,8 @@ export interface OperationRequest<Kind extends string = string> {
   /** A transfer's target ledger: the operation is listed and streamed on it too. */
   readonly toLedgerId?: string;
   readonly transactionId: string;
+  /** The tenant of the ledger(s) it acts on, recorded with it; null when auth is off. */
+  readonly tenant: string | null;
   /** JSON-safe and canonical (fixed key order, sorted metadata): a retry must hash the same. */
   readonly request: Readonly<Record<string, unknown>>;
 }

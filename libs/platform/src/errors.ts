@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'RESOURCE_EXHAUSTED'
   | 'UNAVAILABLE'
   | 'UNIMPLEMENTED'
-  | 'DEADLINE_EXCEEDED';
+  | 'DEADLINE_EXCEEDED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED';
 
 /** One bad request field, named as in the protobuf contract (`ledger_id`, `currencies[2]`). */
 export interface FieldViolation {
@@ -30,6 +32,10 @@ export interface ErrorDetails {
   readonly metadata?: Readonly<Record<string, string>>;
   /** The resource an error is about, for NOT_FOUND and ALREADY_EXISTS. */
   readonly resource?: { readonly type: string; readonly name: string };
+  /** For RESOURCE_EXHAUSTED: how long to wait before calling again. */
+  readonly retryDelayMs?: number;
+  /** For RESOURCE_EXHAUSTED: the budgets spent, and whose (`key:<id>`, `address:<ip>`, `server`). */
+  readonly quotaViolations?: ReadonlyArray<{ readonly subject: string; readonly description: string }>;
 }
 
 export class TallyError extends Error {

@@ -24,7 +24,9 @@ export {
   MAX_METADATA_KEY_CHARS,
   MAX_METADATA_VALUE_CHARS,
 } from './violations.js';
-export { checkPageSize, encodePageToken, decodePageToken, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
+export { checkPageSize, PageTokens, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
+export { EVERY_TENANT, isVisibleTo, ownerFor, tenantQueryPart } from './tenancy.js';
+export type { TenantScope } from './tenancy.js';
 export type { PageRequest } from './paging.js';
 export { Database, ensureDatabaseExists } from './database.js';
 export { SqlPool, statement } from './sql.js';

@@ -1,10 +1,11 @@
+import { accessSchema } from '@tally/access';
 import { exchangeSchema } from '@tally/exchange';
 import { ledgersSchema } from '@tally/ledgers';
 import { operationsSchema } from '@tally/operations';
 import { Database, ensureDatabaseExists, type Logger, type ModuleSchema } from '@tally/platform';
 
 /** Every module that owns tables, in migration order. */
-export const moduleSchemas: readonly ModuleSchema[] = [ledgersSchema, operationsSchema, exchangeSchema];
+export const moduleSchemas: readonly ModuleSchema[] = [ledgersSchema, operationsSchema, exchangeSchema, accessSchema];
 
 /**
  * Creates the database when missing, opens it and applies pending migrations. Safe to run

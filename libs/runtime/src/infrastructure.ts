@@ -1,7 +1,8 @@
+import { createAccessFacade, type AccessFacade } from '@tally/access';
 import { createExchangeFacade, type ExchangeFacade } from '@tally/exchange';
 import { createLedgersFacade, MAX_TRANSACTIONS_PER_SUBMIT, type LedgersFacade } from '@tally/ledgers';
 import { MAX_ACCEPT_BATCH, openOperations, type Operation, type OperationsFacade, type OperationsModule } from '@tally/operations';
-import { ChannelHub, connectRedis, createRedis, type Config, type Database, type Logger, type Redis } from '@tally/platform';
+import { ChannelHub, connectRedis, createRedis, PageTokens, type Config, type Database, type Logger, type Redis } from '@tally/platform';
 import { prepareDatabase } from './database.js';
 
 // A SubmitTransactions call is recorded by one accept: the intake must take the largest whole.
@@ -19,6 +20,7 @@ export interface Infrastructure {
   readonly ledgers: LedgersFacade<Operation>;
   readonly operations: OperationsFacade;
   readonly exchange: ExchangeFacade<Operation>;
+  readonly access: AccessFacade;
   /** The operations module's machinery: its watches (API processes) and its worker. */
   readonly operationsModule: OperationsModule;
   close(): Promise<void>;
@@ -40,16 +42,20 @@ export async function openInfrastructure(config: Config, logger: Logger, options
   const subscriber = options.api ? createRedis(config.redisUrl, logger, 'subscriber') : undefined;
   if (subscriber) await connectRedis(subscriber, logger);
   const channels = subscriber && new ChannelHub({ subscriber, logger });
-  const operationsModule = openOperations({ db, redis, redisUrl: config.redisUrl, partitions: config.partitions, logger, ...(channels && { channels }) });
+  const access = createAccessFacade({ db, logger, publisher: redis, ...(channels && { channels }) });
+  // Every process of a deployment signs page tokens alike: with TALLY_TOKEN_SECRET, or the secret kept in the database.
+  const pageTokens = new PageTokens(config.tokenSecret || (await access.pageTokenSecret()));
+  const operationsModule = openOperations({ db, redis, redisUrl: config.redisUrl, partitions: config.partitions, logger, pageTokens, ...(channels && { channels }) });
   // The operations module records every module's async use cases: it is their intake port.
   const operations = operationsModule.facade;
-  const ledgers = createLedgersFacade({ db, logger, intake: operations, ...(channels && { invalidation: { channels, publisher: redis } }) });
+  const ledgers = createLedgersFacade({ db, logger, intake: operations, pageTokens, ...(channels && { invalidation: { channels, publisher: redis } }) });
   return {
     db,
     redis,
     ledgers,
     operations,
     operationsModule,
+    access,
     exchange: createExchangeFacade({
       db,
       redis,
@@ -66,6 +72,7 @@ export async function openInfrastructure(config: Config, logger: Logger, options
       },
     }),
     async close() {
+      access.close();
       await operationsModule.close();
       subscriber?.disconnect();
       redis.disconnect();

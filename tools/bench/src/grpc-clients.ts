@@ -46,7 +46,7 @@ function grpcMethod<I extends DescMessage, O extends DescMessage>(
 }
 
 export interface CallOptions {
-  /** Request headers, e.g. `x-client-id`. */
+  /** Request headers (metadata). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly deadlineMs?: number;
 }

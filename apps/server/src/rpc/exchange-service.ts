@@ -14,6 +14,7 @@ import {
 } from '@tally/contracts';
 import type * as exchange from '@tally/exchange';
 import type { Operation } from '@tally/operations';
+import { scopeOf } from '../access/caller.js';
 import { operationToProto } from './mapping.js';
 
 /** ExchangeService: currencies, rates and quotes (sync); exchanges (async, composite). */
@@ -32,16 +33,19 @@ export function exchangeServiceHandlers(
       return create(GetRateResponseSchema, { rate: rateToProto(await facade.getRate(req.fromCurrency, req.toCurrency)) });
     },
 
-    async submitExchange(req) {
-      const operation = await facade.submitExchange({
-        ledgerId: req.ledgerId,
-        transactionId: req.transactionId,
-        fromCurrency: req.fromCurrency,
-        toCurrency: req.toCurrency,
-        amount: req.amount,
-        quoteId: req.quoteId,
-        metadata: req.metadata,
-      });
+    async submitExchange(req, ctx) {
+      const operation = await facade.submitExchange(
+        {
+          ledgerId: req.ledgerId,
+          transactionId: req.transactionId,
+          fromCurrency: req.fromCurrency,
+          toCurrency: req.toCurrency,
+          amount: req.amount,
+          quoteId: req.quoteId,
+          metadata: req.metadata,
+        },
+        scopeOf(ctx),
+      );
       return create(SubmitExchangeResponseSchema, { operation: operationToProto(operation) });
     },
 

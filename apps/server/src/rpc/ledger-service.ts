@@ -15,6 +15,7 @@ import type { ExchangeFacade } from '@tally/exchange';
 import type { LedgersFacade } from '@tally/ledgers';
 import type { Operation } from '@tally/operations';
 import type { Logger } from '@tally/platform';
+import { scopeOf } from '../access/caller.js';
 import { rateToProto } from './exchange-service.js';
 import { balanceToProto, entryToProto, ledgerToProto } from './mapping.js';
 import { submitTransaction, submitTransactions, submitTransfer } from './submit.js';
@@ -26,44 +27,42 @@ export function ledgerServiceHandlers(
   logger: Logger,
 ): Partial<ServiceImpl<typeof LedgerService>> {
   return {
-    submitTransaction: (req) => submitTransaction(ledgers, req),
-    submitTransactions: (req) => submitTransactions(ledgers, req, logger),
-    submitTransfer: (req) => submitTransfer(ledgers, req),
+    submitTransaction: (req, ctx) => submitTransaction(ledgers, req, scopeOf(ctx)),
+    submitTransactions: (req, ctx) => submitTransactions(ledgers, req, scopeOf(ctx), logger),
+    submitTransfer: (req, ctx) => submitTransfer(ledgers, req, scopeOf(ctx)),
 
-    async createLedger(req) {
-      const ledger = await ledgers.createLedger({
-        name: req.name,
-        currencies: req.currencies,
-        overdraftAllowed: req.overdraftAllowed,
-        requestId: req.requestId,
-      });
+    async createLedger(req, ctx) {
+      const ledger = await ledgers.createLedger(
+        { name: req.name, currencies: req.currencies, overdraftAllowed: req.overdraftAllowed, requestId: req.requestId },
+        scopeOf(ctx),
+      );
       return create(CreateLedgerResponseSchema, { ledger: ledgerToProto(ledger) });
     },
 
-    async getLedger(req) {
-      return create(GetLedgerResponseSchema, { ledger: ledgerToProto(await ledgers.getLedger(req.ledgerId)) });
+    async getLedger(req, ctx) {
+      return create(GetLedgerResponseSchema, { ledger: ledgerToProto(await ledgers.getLedger(req.ledgerId, scopeOf(ctx))) });
     },
 
-    async listLedgers(req) {
-      const page = await ledgers.listLedgers({ pageSize: req.pageSize, pageToken: req.pageToken });
+    async listLedgers(req, ctx) {
+      const page = await ledgers.listLedgers({ pageSize: req.pageSize, pageToken: req.pageToken }, scopeOf(ctx));
       return create(ListLedgersResponseSchema, {
         ledgers: page.items.map(ledgerToProto),
         nextPageToken: page.nextPageToken,
       });
     },
 
-    async enableCurrency(req) {
-      const ledger = await ledgers.enableCurrency(req.ledgerId, req.currency);
+    async enableCurrency(req, ctx) {
+      const ledger = await ledgers.enableCurrency(req.ledgerId, req.currency, scopeOf(ctx));
       return create(EnableCurrencyResponseSchema, { ledger: ledgerToProto(ledger) });
     },
 
-    async disableCurrency(req) {
-      const ledger = await ledgers.disableCurrency(req.ledgerId, req.currency);
+    async disableCurrency(req, ctx) {
+      const ledger = await ledgers.disableCurrency(req.ledgerId, req.currency, scopeOf(ctx));
       return create(DisableCurrencyResponseSchema, { ledger: ledgerToProto(ledger) });
     },
 
-    async getBalances(req) {
-      const balances = await ledgers.getBalances(req.ledgerId);
+    async getBalances(req, ctx) {
+      const balances = await ledgers.getBalances(req.ledgerId, scopeOf(ctx));
       const total = req.convertTo === '' ? undefined : await exchange.convertTotal(balances, req.convertTo);
       return create(GetBalancesResponseSchema, {
         balances: balances.map(balanceToProto),
@@ -73,13 +72,11 @@ export function ledgerServiceHandlers(
       });
     },
 
-    async listEntries(req) {
-      const page = await ledgers.listEntries({
-        ledgerId: req.ledgerId,
-        currency: req.currency,
-        pageSize: req.pageSize,
-        pageToken: req.pageToken,
-      });
+    async listEntries(req, ctx) {
+      const page = await ledgers.listEntries(
+        { ledgerId: req.ledgerId, currency: req.currency, pageSize: req.pageSize, pageToken: req.pageToken },
+        scopeOf(ctx),
+      );
       return create(ListEntriesResponseSchema, {
         entries: page.items.map(entryToProto),
         nextPageToken: page.nextPageToken,

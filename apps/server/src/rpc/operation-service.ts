@@ -8,17 +8,18 @@ import {
 } from '@tally/contracts';
 import type { OperationsFacade } from '@tally/operations';
 import { Violations } from '@tally/platform';
+import { scopeOf } from '../access/caller.js';
 import { kindFromProto, operationToProto, statusFromProto } from './mapping.js';
 
 /** OperationService's sync RPCs. Its server streams, WatchOperation and WatchLedger, are in watch-handlers.ts. */
 export function operationServiceHandlers(operations: OperationsFacade): Partial<ServiceImpl<typeof OperationService>> {
   return {
-    async getOperation(req) {
-      const operation = await operations.getOperation(req.operationId);
+    async getOperation(req, ctx) {
+      const operation = await operations.getOperation(req.operationId, scopeOf(ctx));
       return create(GetOperationResponseSchema, { operation: operationToProto(operation) });
     },
 
-    async listOperations(req) {
+    async listOperations(req, ctx) {
       const v = new Violations();
       const status = statusFromProto(req.status);
       const kind = kindFromProto(req.kind);
@@ -27,6 +28,7 @@ export function operationServiceHandlers(operations: OperationsFacade): Partial<
       v.throwIfAny();
       const page = await operations.listOperations({
         ledgerId: req.ledgerId,
+        scope: scopeOf(ctx),
         status: status ?? null,
         kind: kind ?? null,
         pageSize: req.pageSize,
@@ -38,8 +40,8 @@ export function operationServiceHandlers(operations: OperationsFacade): Partial<
       });
     },
 
-    async cancelOperation(req) {
-      const operation = await operations.cancelOperation(req.operationId);
+    async cancelOperation(req, ctx) {
+      const operation = await operations.cancelOperation(req.operationId, scopeOf(ctx));
       return create(CancelOperationResponseSchema, { operation: operationToProto(operation) });
     },
   };

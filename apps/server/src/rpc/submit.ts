@@ -14,7 +14,7 @@ import {
 } from '@tally/contracts';
 import type { LedgersFacade, TransactionInput } from '@tally/ledgers';
 import type { Operation } from '@tally/operations';
-import type { Logger } from '@tally/platform';
+import type { Logger, TenantScope } from '@tally/platform';
 import { toConnectError, toStatus } from '../transport/index.js';
 import { operationToProto } from './mapping.js';
 
@@ -34,14 +34,23 @@ function toInput(req: SubmitTransactionRequest): TransactionInput {
   };
 }
 
-export async function submitTransaction(ledgers: LedgersFacade<Operation>, req: SubmitTransactionRequest): Promise<SubmitTransactionResponse> {
-  const [admission] = await ledgers.submitTransactions([toInput(req)]);
+export async function submitTransaction(
+  ledgers: LedgersFacade<Operation>,
+  req: SubmitTransactionRequest,
+  scope: TenantScope,
+): Promise<SubmitTransactionResponse> {
+  const [admission] = await ledgers.submitTransactions([toInput(req)], scope);
   if (!admission!.ok) throw admission!.error;
   return create(SubmitTransactionResponseSchema, { operation: operationToProto(admission!.operation) });
 }
 
-export async function submitTransactions(ledgers: LedgersFacade<Operation>, req: SubmitTransactionsRequest, logger: Logger): Promise<SubmitTransactionsResponse> {
-  const admissions = await ledgers.submitTransactions(req.transactions.map(toInput), (i) => `transactions[${i}].`);
+export async function submitTransactions(
+  ledgers: LedgersFacade<Operation>,
+  req: SubmitTransactionsRequest,
+  scope: TenantScope,
+  logger: Logger,
+): Promise<SubmitTransactionsResponse> {
+  const admissions = await ledgers.submitTransactions(req.transactions.map(toInput), scope, (i) => `transactions[${i}].`);
   return create(SubmitTransactionsResponseSchema, {
     results: admissions.map((admission, index) =>
       create(SubmitTransactionsResultSchema, {
@@ -54,14 +63,17 @@ export async function submitTransactions(ledgers: LedgersFacade<Operation>, req:
   });
 }
 
-export async function submitTransfer(ledgers: LedgersFacade<Operation>, req: SubmitTransferRequest): Promise<SubmitTransferResponse> {
-  const operation = await ledgers.submitTransfer({
-    fromLedgerId: req.fromLedgerId,
-    toLedgerId: req.toLedgerId,
-    transactionId: req.transactionId,
-    currency: req.currency,
-    amount: req.amount,
-    metadata: req.metadata,
-  });
+export async function submitTransfer(ledgers: LedgersFacade<Operation>, req: SubmitTransferRequest, scope: TenantScope): Promise<SubmitTransferResponse> {
+  const operation = await ledgers.submitTransfer(
+    {
+      fromLedgerId: req.fromLedgerId,
+      toLedgerId: req.toLedgerId,
+      transactionId: req.transactionId,
+      currency: req.currency,
+      amount: req.amount,
+      metadata: req.metadata,
+    },
+    scope,
+  );
   return create(SubmitTransferResponseSchema, { operation: operationToProto(operation) });
 }

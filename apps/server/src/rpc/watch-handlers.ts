@@ -1,7 +1,9 @@
 import { create } from '@bufbuild/protobuf';
-import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
 import { WatchLedgerResponseSchema, WatchOperationResponseSchema, type OperationService } from '@tally/contracts';
 import type { LedgerEvent, Operation } from '@tally/operations';
+import type { TenantScope } from '@tally/platform';
+import { callerOf } from '../access/caller.js';
 import { balanceChangeToProto, operationToProto } from './mapping.js';
 
 /** What the handlers need of the operations module's watcher (`OperationWatcher` has it). */
@@ -17,29 +19,31 @@ interface WatchOptions {
 
 export interface WatchHandlerDeps {
   readonly watcher: OperationWatches;
-  /** Throws NOT_FOUND (or INVALID_ARGUMENT) unless the ledger exists. */
-  requireLedger(ledgerId: string): Promise<void>;
+  /** Throws NOT_FOUND (or INVALID_ARGUMENT) unless the ledger exists and the caller may see it. */
+  requireLedger(ledgerId: string, scope: TenantScope): Promise<void>;
+  /** Throws NOT_FOUND (or INVALID_ARGUMENT) unless the operation exists and the caller may see it. */
+  requireOperation(operationId: string, scope: TenantScope): Promise<void>;
 }
-
-/** Header naming the client whose watches count against `maxWatchesPerClient`. */
-export const CLIENT_ID_HEADER = 'x-client-id';
-export const ANONYMOUS_CLIENT_ID = 'anonymous';
-export const MAX_CLIENT_ID_CHARS = 64;
 
 /** OperationService's server streams. Each ends when the client leaves or the server stops (ctx.signal). */
 export function watchHandlers(deps: WatchHandlerDeps): Pick<ServiceImpl<typeof OperationService>, 'watchOperation' | 'watchLedger'> {
   return {
     async *watchOperation(req, ctx) {
-      const watch = { signal: ctx.signal, clientId: clientIdOf(ctx) };
+      const caller = callerOf(ctx);
+      // With tenants, checked before streaming: another tenant's operation is not there at all.
+      if (caller.scope.tenant !== null) await deps.requireOperation(req.operationId, caller.scope);
+      // Each caller's watches count against its own share of this process's (the name the gate knows it by).
+      const watch = { signal: ctx.signal, clientId: caller.id };
       for await (const operation of deps.watcher.watchOperation(req.operationId, watch)) {
         yield create(WatchOperationResponseSchema, { operation: operationToProto(operation) });
       }
     },
 
     async *watchLedger(req, ctx) {
+      const caller = callerOf(ctx);
       // Checked before streaming: a watch on a ledger that does not exist would wait for ever.
-      await deps.requireLedger(req.ledgerId);
-      const watch = { signal: ctx.signal, clientId: clientIdOf(ctx) };
+      await deps.requireLedger(req.ledgerId, caller.scope);
+      const watch = { signal: ctx.signal, clientId: caller.id };
       for await (const event of deps.watcher.watchLedger(req.ledgerId, watch)) {
         yield create(WatchLedgerResponseSchema, {
           event:
@@ -50,15 +54,4 @@ export function watchHandlers(deps: WatchHandlerDeps): Pick<ServiceImpl<typeof O
       }
     },
   };
-}
-
-/**
- * The caller's own name for itself, or `anonymous`. It only shares out the watch limit between
- * well-behaved clients; it is not authentication. Cut to MAX_CLIENT_ID_CHARS code points so
- * that a long header cannot bloat the per-client counts or the logs.
- */
-export function clientIdOf(ctx: Pick<HandlerContext, 'requestHeader'>): string {
-  const header = ctx.requestHeader.get(CLIENT_ID_HEADER)?.trim() ?? '';
-  if (header === '') return ANONYMOUS_CLIENT_ID;
-  return [...header].slice(0, MAX_CLIENT_ID_CHARS).join('');
 }

@@ -2,8 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { create, createRegistry, toBinary } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema, StatusSchema, type Status } from '@tally/contracts';
-import { isTallyError, transientKind, type ErrorCode, type Logger, type TallyError } from '@tally/platform';
+import { durationFromMs } from '@bufbuild/protobuf/wkt';
+import {
+  BadRequestSchema,
+  ErrorInfoSchema,
+  QuotaFailureSchema,
+  ResourceInfoSchema,
+  RetryInfoSchema,
+  StatusSchema,
+  type Status,
+} from '@tally/contracts';
+import { isTallyError, transientKind, type ErrorCode, type FieldViolation, type Logger, type TallyError } from '@tally/platform';
 
 /**
  * The one mapping from what a handler throws to what a client receives, used by both
@@ -20,7 +29,7 @@ import { isTallyError, transientKind, type ErrorCode, type Logger, type TallyErr
  * Every google.rpc detail message an error may carry: what a Connect JSON answer needs to
  * write them (a batch's per-item google.rpc.Status holds them packed in Any).
  */
-export const ERROR_DETAILS_REGISTRY = createRegistry(BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema);
+export const ERROR_DETAILS_REGISTRY = createRegistry(BadRequestSchema, ErrorInfoSchema, ResourceInfoSchema, RetryInfoSchema, QuotaFailureSchema);
 
 /** ErrorInfo.domain of every Tally error. */
 export const ERROR_DOMAIN = 'tally.v1';
@@ -34,6 +43,8 @@ const CODES: Readonly<Record<ErrorCode, Code>> = {
   UNAVAILABLE: Code.Unavailable,
   UNIMPLEMENTED: Code.Unimplemented,
   DEADLINE_EXCEEDED: Code.DeadlineExceeded,
+  UNAUTHENTICATED: Code.Unauthenticated,
+  PERMISSION_DENIED: Code.PermissionDenied,
 };
 
 /** `rpc` names the call in logs, as `tally.v1.LedgerService/CreateLedger`. */
@@ -82,7 +93,7 @@ export function internalError(error: unknown, logger: Logger, rpc: string): Conn
 }
 
 function fromTallyError(error: TallyError): ConnectError {
-  const { violations, reason, metadata, resource } = error.details;
+  const { violations, reason, metadata, resource, retryDelayMs, quotaViolations } = error.details;
   const details: ConstructorParameters<typeof ConnectError>[3] = [];
   if (violations !== undefined && violations.length > 0) {
     details.push({
@@ -104,7 +115,22 @@ function fromTallyError(error: TallyError): ConnectError {
       value: { resourceType: resource.type, resourceName: resource.name, description: error.message },
     });
   }
+  if (retryDelayMs !== undefined) details.push({ desc: RetryInfoSchema, value: { retryDelay: durationFromMs(retryDelayMs) } });
+  if (quotaViolations !== undefined && quotaViolations.length > 0) {
+    details.push({ desc: QuotaFailureSchema, value: { violations: quotaViolations.map(({ subject, description }) => ({ subject, description })) } });
+  }
   return new ConnectError(error.message, CODES[error.code], undefined, details, error);
+}
+
+/**
+ * INVALID_ARGUMENT with a google.rpc.BadRequest naming each field, for requests the transports
+ * refuse before any handler sees them (a body that cannot be read as its message). An empty
+ * field means the body as a whole, as Google's APIs name a body that is not JSON.
+ */
+export function badRequest(message: string, violations: readonly FieldViolation[]): ConnectError {
+  return new ConnectError(message, Code.InvalidArgument, undefined, [
+    { desc: BadRequestSchema, value: { fieldViolations: violations.map(({ field, description }) => ({ field, description })) } },
+  ]);
 }
 
 /** A ConnectError as a google.rpc.Status message, details packed in Any. */

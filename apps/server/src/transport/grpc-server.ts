@@ -1,15 +1,26 @@
 import { once, setMaxListeners } from 'node:events';
+import http2 from 'node:http2';
 import { fromBinary, type DescMethod, type Message } from '@bufbuild/protobuf';
 import { Code, ConnectError, createHandlerContext } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
-import type { Logger } from '@tally/platform';
+import type { Logger, TlsFiles } from '@tally/platform';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } from './binding.js';
-import { statusDetailsBin } from './errors.js';
+import { badRequest, statusDetailsBin } from './errors.js';
 import { grpcServiceDefinition, rawRequestBytes, reflectionPackage } from './grpc-definitions.js';
 import type { HealthMonitor } from './health.js';
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  IDLE_CONNECTION_TIMEOUT_MS,
+  KEEPALIVE_INTERVAL_MS,
+  KEEPALIVE_PING_TIMEOUT_MS,
+  MAX_HEADER_BYTES,
+  MAX_STREAMS_PER_CONNECTION,
+  REQUEST_RECEIVE_TIMEOUT_MS,
+} from './limits.js';
 import { guardServices, type GuardedStream, type GuardedUnary } from './processing-patterns.js';
+import { peerContextValues } from './peer.js';
 import { decodeProtobufStringsStrictly } from './strict-utf8.js';
 
 /**
@@ -17,7 +28,8 @@ import { decodeProtobufStringsStrictly } from './strict-utf8.js';
  * Connect handler objects as the HTTP server: each grpc-js call is turned into a Connect
  * HandlerContext (metadata as Headers, deadline as timeout, cancellation as abort) and the
  * guarded handler's answer or ConnectError is turned back into a grpc-js response or status.
- * Alongside: server reflection (v1 and v1alpha) and grpc.health.v1.
+ * Alongside: server reflection (v1 and v1alpha, unless switched off) and grpc.health.v1.
+ * Plaintext HTTP/2 by default; TLS (optionally checking client certificates) when given files.
  */
 
 export interface GrpcServerOptions {
@@ -30,16 +42,17 @@ export interface GrpcServerOptions {
   readonly requestTimeoutMs: number;
   /** Largest request or response message, in bytes; larger ones answer RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes: number;
+  /** Serve TLS; with `ca`, clients must present a certificate it signed. */
+  readonly tls?: TlsFiles | undefined;
+  /** Serve server reflection (grpcurl, buf curl without proto files); on unless false. */
+  readonly reflection?: boolean;
+  /** How long a connection with no call in progress stays open (limits.ts; shorter in tests). */
+  readonly idleTimeoutMs?: number;
+  /** How long a call's request may take to arrive whole (limits.ts; shorter in tests). */
+  readonly requestReceiveTimeoutMs?: number;
+  /** How long a TLS handshake may take (limits.ts; shorter in tests). */
+  readonly handshakeTimeoutMs?: number;
 }
-
-/** Per connection: a client multiplexing thousands of watches stays within this. */
-const MAX_STREAMS_PER_CONNECTION = 10_000;
-/**
- * The server pings idle connections and drops those that do not answer, so a client that
- * vanished (no FIN, e.g. a killed VM) does not hold its watches open for ever.
- */
-const KEEPALIVE_PING_INTERVAL_MS = 60_000;
-const KEEPALIVE_PING_TIMEOUT_MS = 20_000;
 /**
  * Why a call's signal aborts once the call is over (it releases its listeners). One shared
  * ConnectError: aborting without a reason would build a DOMException, and Connect a ConnectError
@@ -63,8 +76,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Liste
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
     'grpc.max_concurrent_streams': MAX_STREAMS_PER_CONNECTION,
-    'grpc.keepalive_time_ms': KEEPALIVE_PING_INTERVAL_MS,
+    // The server pings idle connections and drops those that do not answer, so a client that
+    // vanished (no FIN, e.g. a killed VM) does not hold its watches open for ever.
+    'grpc.keepalive_time_ms': KEEPALIVE_INTERVAL_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_PING_TIMEOUT_MS,
+    // Also a connection that never sends its preface, or nothing after it: its session exists from the first byte.
+    'grpc.max_connection_idle_ms': options.idleTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS,
+    interceptors: [requestLimits(MAX_HEADER_BYTES, options.requestReceiveTimeoutMs ?? REQUEST_RECEIVE_TIMEOUT_MS)],
   });
   for (const { service, methods } of services) {
     const definition: Record<string, grpc.MethodDefinition<Buffer, Message>> = {};
@@ -86,14 +104,16 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Liste
   const serviceNames = services.map(({ service }) => service.typeName);
   const unpublish = options.health.publishTo(grpcHealth, serviceNames);
   grpcHealth.addToServer(server);
-  new ReflectionService(reflectionPackage(services.map(({ service }) => service))).addToServer(server);
+  if (options.reflection ?? true) new ReflectionService(reflectionPackage(services.map(({ service }) => service))).addToServer(server);
 
+  const credentials = options.tls
+    ? tlsCredentials(options.tls, options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS)
+    : grpc.ServerCredentials.createInsecure();
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(hostPort(options.host, options.port), grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    );
+    server.bindAsync(hostPort(options.host, options.port), credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
   });
-  logger.info({ host: options.host, port }, 'gRPC server listening');
+  const mode = options.tls ? (options.tls.ca ? 'TLS, client certificates required' : 'TLS') : 'plaintext';
+  logger.info({ host: options.host, port, reflection: options.reflection ?? true }, `gRPC server listening (${mode})`);
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> =>
@@ -116,12 +136,85 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Liste
   return { port, close };
 }
 
+/**
+ * grpc-js's TLS credentials (`createSsl`: with a CA, client certificates are required and
+ * checked), with a bound on the handshake, which `createSsl` leaves at Node's 120 s: its
+ * options for Node's TLS server are extended with `handshakeTimeout`.
+ */
+function tlsCredentials({ cert, key, ca }: TlsFiles, handshakeTimeoutMs: number): grpc.ServerCredentials {
+  const ssl = grpc.ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
+  const serverOptions = { ...ssl._getConstructorOptions(), handshakeTimeout: handshakeTimeoutMs };
+  return Object.assign(Object.create(ssl) as grpc.ServerCredentials, { _getConstructorOptions: () => serverOptions });
+}
+
+/**
+ * What the HTTP port's servers enforce per request, for grpc-js, which offers no setting for
+ * either: a request whose header block (its metadata) is larger than `maxHeaderBytes` is
+ * refused RESOURCE_EXHAUSTED, as the HTTP port refuses it; and a call whose request has not
+ * arrived whole (its half-close) within `receiveMs` is ended DEADLINE_EXCEEDED, so a client
+ * dribbling a request, or never ending it, does not hold a stream for ever (grpc-js calls a
+ * handler only once the request is in, and applies no deadline the client did not ask for).
+ */
+function requestLimits(maxHeaderBytes: number, receiveMs: number): grpc.ServerInterceptor {
+  return (_method, call) => {
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => clearTimeout(timer);
+    const refuse = (code: grpc.status, details: string): void => {
+      stop();
+      call.sendStatus({ code, details });
+      resetStream(call);
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) => {
+        timer = setTimeout(() => refuse(grpc.status.DEADLINE_EXCEEDED, `the request did not arrive within ${receiveMs} ms`), receiveMs);
+        timer.unref();
+        next({
+          onReceiveMetadata: (metadata, proceed) => {
+            const bytes = headerBlockBytes(metadata);
+            if (bytes > maxHeaderBytes) refuse(grpc.status.RESOURCE_EXHAUSTED, `request metadata of ${bytes} bytes is over the limit of ${maxHeaderBytes}`);
+            else proceed(metadata);
+          },
+          onReceiveHalfClose: (proceed) => {
+            stop();
+            proceed();
+          },
+          onCancel: stop,
+        });
+      },
+      sendStatus: (status, proceed) => {
+        stop();
+        proceed(status);
+      },
+    });
+  };
+}
+
+/** A header block's size as HTTP/2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE: name, value and 32 octets per field. */
+function headerBlockBytes(metadata: grpc.Metadata): number {
+  let bytes = 0;
+  for (const [key, values] of Object.entries(metadata.toJSON())) {
+    for (const value of values) bytes += key.length + (typeof value === 'string' ? Buffer.byteLength(value) : Math.ceil((value.length * 4) / 3)) + 32;
+  }
+  return bytes;
+}
+
+/**
+ * After a complete answer to a request still arriving, grpc-js waits for the client to end its
+ * side, which a slow client never does. HTTP/2 lets the server then reset the stream with
+ * NO_ERROR (RFC 9113 §8.1). grpc-js keeps the stream in its first call object (`stream`, not in
+ * its typings): without it, the call is answered but its stream stays until the connection goes.
+ */
+function resetStream(call: grpc.ServerInterceptingCallInterface): void {
+  const { stream } = call as { stream?: { closed?: boolean; close?: (code: number) => void } };
+  if (typeof stream?.close === 'function' && stream.closed !== true) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+}
+
 function hostPort(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function unaryCall(method: DescMethod, handler: GuardedUnary): grpc.handleUnaryCall<Buffer, Message> {
-  return (call, callback) => {
+  return afterResets((call, callback) => {
     const context = handlerContext(call, method);
     Promise.resolve()
       .then(() => handler(decodeRequest(method, call.request), context))
@@ -133,14 +226,14 @@ function unaryCall(method: DescMethod, handler: GuardedUnary): grpc.handleUnaryC
         (error: unknown) => callback(grpcError(ConnectError.from(error))),
       )
       .finally(() => context.abort(CALL_ENDED));
-  };
+  });
 }
 
 function serverStreamingCall(
   method: DescMethod,
   handler: GuardedStream,
 ): grpc.handleServerStreamingCall<Buffer, Message> {
-  return (call) => {
+  return afterResets((call) => {
     const context = handlerContext(call, method);
     const run = async (): Promise<void> => {
       let headersSent = false;
@@ -159,7 +252,21 @@ function serverStreamingCall(
         if (!call.cancelled) call.emit('error', grpcError(ConnectError.from(error)));
       })
       .finally(() => context.abort(CALL_ENDED));
-  };
+  });
+}
+
+/**
+ * Starts a call's handler after the frames that arrived with its request have been read: a
+ * client that resets the stream at once (an HTTP/2 rapid reset, CVE-2023-44487, sends HEADERS,
+ * DATA and RST_STREAM together) has its call cancelled by then, and costs no handler work.
+ */
+function afterResets<Call extends { readonly cancelled: boolean }, Rest extends unknown[]>(
+  start: (call: Call, ...rest: Rest) => void,
+): (call: Call, ...rest: Rest) => void {
+  return (call, ...rest) =>
+    setImmediate(() => {
+      if (!call.cancelled) start(call, ...rest);
+    });
 }
 
 /**
@@ -171,7 +278,9 @@ function decodeRequest(method: DescMethod, bytes: Buffer): Message {
     return fromBinary(method.input, bytes);
   } catch (error) {
     const reason = error instanceof Error ? `: ${error.message}` : '';
-    throw new ConnectError(`malformed request: not a valid ${method.input.typeName}${reason}`, Code.InvalidArgument);
+    const message = `the request body cannot be read: not a valid ${method.input.typeName}${reason}`;
+    // The bytes did not get as far as a field: the violation names the body as a whole.
+    throw badRequest(message, [{ field: '', description: message }]);
   }
 }
 
@@ -188,6 +297,7 @@ function handlerContext(call: ServerCall, method: DescMethod): ReturnType<typeof
     url: `http://${call.getHost()}${call.getPath()}`,
     timeoutMs: Number.isFinite(deadlineMs) ? Math.max(0, deadlineMs - Date.now()) : undefined,
     requestHeader: headersFromMetadata(call.metadata),
+    contextValues: peerContextValues(call.getPeer()),
   });
   // grpc-js reports every closed stream as cancelled, also after the call was answered (then
   // the context is already aborted with CALL_ENDED): only a call still running is cancelled.

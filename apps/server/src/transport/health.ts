@@ -25,6 +25,8 @@ export interface ReadinessSnapshot {
   /** Every probe answered on its last run. */
   readonly ready: boolean;
   readonly probes: Readonly<Record<string, ProbeResult>>;
+  /** What operators must know of how this process runs (for example that API keys are off). */
+  readonly warnings?: readonly string[];
 }
 
 export interface HealthMonitorOptions {
@@ -36,6 +38,8 @@ export interface HealthMonitorOptions {
   readonly probeTimeoutMs?: number;
   /** Logs each probe's transitions between ok and failing (not every round). */
   readonly logger?: Logger;
+  /** Shown in every snapshot (and so in /readyz); they do not make the process unready. */
+  readonly warnings?: readonly string[];
 }
 
 export const DEFAULT_PROBE_INTERVAL_MS = 1_000;
@@ -87,7 +91,8 @@ export class HealthMonitor {
 
   snapshot(): ReadinessSnapshot {
     const probes = { ...this.results };
-    return { ready: Object.values(probes).every((p) => p.ok), probes };
+    const { warnings } = this.options;
+    return { ready: Object.values(probes).every((p) => p.ok), probes, ...(warnings && warnings.length > 0 && { warnings }) };
   }
 
   /** Runs every probe once (joining a round already running) and returns the new snapshot. */

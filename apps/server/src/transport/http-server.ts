@@ -2,23 +2,40 @@ import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Code, ConnectError, cors, createConnectRouter } from '@connectrpc/connect';
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
-import type { Logger } from '@tally/platform';
+import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import type { Logger, TlsFiles } from '@tally/platform';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } from './binding.js';
 import { ERROR_DETAILS_REGISTRY } from './errors.js';
 import type { HealthMonitor } from './health.js';
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  HEADERS_TIMEOUT_MS,
+  IDLE_CONNECTION_TIMEOUT_MS,
+  KEEPALIVE_INTERVAL_MS,
+  MAX_CONNECTIONS,
+  MAX_HEADER_BYTES,
+  MAX_STREAMS_PER_CONNECTION,
+  REQUEST_RECEIVE_TIMEOUT_MS,
+} from './limits.js';
 import { guardServices } from './processing-patterns.js';
+import { strictJsonOptions } from './strict-json.js';
+import { peerContextValues } from './peer.js';
 import { decodeProtobufStringsStrictly } from './strict-utf8.js';
 import { refuseUnreadableRequests } from './unreadable-requests.js';
 
 /**
  * One HTTP port for browsers and HTTP clients: the Connect protocol, gRPC-Web and gRPC, over
- * HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge), plus /healthz and /readyz.
+ * HTTP/1.1 and HTTP/2, plus /healthz and /readyz. In cleartext, HTTP/2 is h2c with prior
+ * knowledge; with TLS, each connection's ALPN choice (`h2` or `http/1.1`) decides.
  *
  * Node has no server that speaks both HTTP versions without TLS, so a plain TCP server peeks
  * at each connection's first bytes: the HTTP/2 connection preface goes to an http2 server,
- * anything else to an http server. Both run the same request handler.
+ * anything else to an http server. With TLS, a TLS server hands each connection, once its
+ * handshake is done, to the same two servers by ALPN. Both run the same request handler, and
+ * both protocols and both modes keep the same limits (limits.ts).
  */
 
 export interface HttpServerOptions {
@@ -33,29 +50,38 @@ export interface HttpServerOptions {
   readonly requestTimeoutMs: number;
   /** Largest request or response message, in bytes. */
   readonly maxMessageBytes: number;
+  /** Serve HTTPS; with `ca`, clients must present a certificate it signed. */
+  readonly tls?: TlsFiles | undefined;
   /** How long a connection with no request in progress stays open (HTTP/1.1 keep-alive and HTTP/2 alike). */
   readonly idleTimeoutMs?: number;
+  /** How long a request may take to arrive whole (limits.ts; shorter in tests). */
+  readonly requestReceiveTimeoutMs?: number;
+  /** How long a TLS handshake, or in cleartext the first bytes that pick the protocol, may take (limits.ts; shorter in tests). */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** Bytes every HTTP/2 connection starts with (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-/** A connection that has not sent enough to pick a protocol by then is closed. */
-const PROTOCOL_SNIFF_TIMEOUT_MS = 10_000;
-/** HTTP/1.1: time to receive a request's headers, and the whole request. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_RECEIVE_TIMEOUT_MS = 30_000;
-/** Longer than the common 60 s idle timeout of load balancers, so they close first. */
-const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-const MAX_HEADER_BYTES = 16 * 1024;
-const MAX_CONNECTIONS = 10_000;
-/** Per HTTP/2 connection: a client multiplexing thousands of watches stays within this. */
-const MAX_STREAMS_PER_CONNECTION = 10_000;
+/**
+ * How often HTTP/1.1 connections are checked against the header and request timeouts (Node's
+ * default, 30 s, would let a slow request live up to twice its timeout).
+ */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
+/** What a TLS client may ask for by ALPN, preferred first. */
+const ALPN_PROTOCOLS = ['h2', 'http/1.1'];
 /** How long browsers may cache a CORS preflight answer. */
 const CORS_MAX_AGE_SECONDS = 7_200;
-/** TCP keep-alive probes find peers that vanished without closing (and the watches they held). */
-const TCP_KEEPALIVE_DELAY_MS = 60_000;
 /** While draining, idle HTTP/1.1 keep-alive connections are closed at this pace. */
 const DRAIN_POLL_MS = 100;
+
+const JSON_OPTIONS = {
+  // A zero balance reads `"amount": "0"`, not a missing field: JSON users see every field.
+  alwaysEmitImplicit: true,
+  // A misspelt field is refused (invalid_argument naming it), not silently ignored.
+  ignoreUnknownFields: false,
+  // A batch answers each refused item with its google.rpc.Status, details packed in Any.
+  registry: ERROR_DETAILS_REGISTRY,
+};
 
 type Request = http.IncomingMessage | http2.Http2ServerRequest;
 type Response = http.ServerResponse | http2.Http2ServerResponse;
@@ -75,20 +101,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
-    jsonOptions: {
-      // A zero balance reads `"amount": "0"`, not a missing field: JSON users see every field.
-      alwaysEmitImplicit: true,
-      // A misspelt field is refused (invalid_argument naming it), not silently ignored.
-      ignoreUnknownFields: false,
-      // A batch answers each refused item with its google.rpc.Status, details packed in Any.
-      registry: ERROR_DETAILS_REGISTRY,
-    },
+    jsonOptions: JSON_OPTIONS,
   });
   for (const { methods } of services) {
     for (const guarded of methods) {
+      // Each request's JSON is read strictly, its problems named field by field (strict-json.ts).
+      const methodOptions = { jsonOptions: strictJsonOptions(guarded.method.input, JSON_OPTIONS) };
       // Two calls so each narrows to a matching method and handler type.
-      if (guarded.kind === 'unary') router.rpc(guarded.method, guarded.handler);
-      else router.rpc(guarded.method, guarded.handler);
+      if (guarded.kind === 'unary') router.rpc(guarded.method, guarded.handler, methodOptions);
+      else router.rpc(guarded.method, guarded.handler, methodOptions);
     }
   }
   // What connectNodeAdapter does, with each handler wrapped (see unreadable-requests.ts).
@@ -96,7 +117,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
   const rpc = (req: Request, res: Response): void => {
     const handler = routes.get((req.url ?? '').split('?', 1)[0] ?? '');
     if (!handler) return sendJson(res, 404, { error: 'not found' });
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+    // As on the gRPC port (grpc-server.ts afterResets): a request whose stream was reset in the
+    // same read as it arrived (an HTTP/2 rapid reset) has gone by then, and costs no handler work.
+    setImmediate(() => {
+      if (!gone(req)) serve(handler, req, res);
+    });
+  };
+  const serve = (handler: UniversalHandler, req: Request, res: Response): void => {
+    handler(universalRequestFromNodeRequest(req, res, undefined, peerContextValues(req.socket.remoteAddress)))
       .then((answer) => universalResponseToNodeResponse(answer, res))
       .catch((reason: unknown) => {
         // A client that went away mid-answer is not worth a line.
@@ -125,10 +153,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     rpc(req, res);
   };
 
-  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handle);
+  const h1 = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS }, handle);
   h1.headersTimeout = HEADERS_TIMEOUT_MS;
-  h1.requestTimeout = REQUEST_RECEIVE_TIMEOUT_MS;
-  const idleTimeoutMs = options.idleTimeoutMs ?? KEEP_ALIVE_TIMEOUT_MS;
+  const requestReceiveTimeoutMs = options.requestReceiveTimeoutMs ?? REQUEST_RECEIVE_TIMEOUT_MS;
+  h1.requestTimeout = requestReceiveTimeoutMs;
+  const idleTimeoutMs = options.idleTimeoutMs ?? IDLE_CONNECTION_TIMEOUT_MS;
   h1.keepAliveTimeout = idleTimeoutMs;
   // The http server never listens itself (it is handed sockets), but it only tracks
   // connections, and so enforces the timeouts above, once it has seen 'listening'.
@@ -144,18 +173,57 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     session.once('close', () => sessions.delete(session));
     closeWhenIdle(session, idleTimeoutMs);
   });
+  // The request receive timeout, per request: HTTP/2 streams, and HTTP/1.1 requests once
+  // handed to a handler (Node's requestTimeout stops watching a request whose body Connect is
+  // reading; it still bounds the headers).
+  h2.on('stream', (stream) => cancelUnlessReceived(stream, requestReceiveTimeoutMs));
+  h1.on('request', (req: http.IncomingMessage) => closeUnlessReceived(req, requestReceiveTimeoutMs));
 
   const sockets = new Set<net.Socket>();
-  const listener = net.createServer((socket) => {
+  const track = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.setKeepAlive(true, TCP_KEEPALIVE_DELAY_MS);
+    socket.setKeepAlive(true, KEEPALIVE_INTERVAL_MS);
     // Streams write small messages one after another: without this, Nagle's algorithm holds
     // each one back until the client acknowledges the previous (up to its delayed-ACK timer,
     // 40 ms on Linux). The servers Node makes itself set it; this listener is our own.
     socket.setNoDelay(true);
-    routeByPreface(socket, h1, h2);
-  });
+  };
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  let listener: net.Server;
+  if (options.tls) {
+    const { cert, key, ca } = options.tls;
+    const secure = tls.createServer({
+      cert,
+      key,
+      ca,
+      // With a CA, a client without a certificate it signed fails the handshake.
+      requestCert: ca !== undefined,
+      rejectUnauthorized: true,
+      ALPNProtocols: ALPN_PROTOCOLS,
+      handshakeTimeout: handshakeTimeoutMs,
+    });
+    secure.on('connection', track);
+    secure.on('secureConnection', (socket: tls.TLSSocket) => {
+      // Without ALPN a client gets HTTP/1.1: the http2 server refuses a connection that did not choose h2.
+      if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+      else h1.emit('connection', socket);
+    });
+    // A failed or timed-out handshake (a plaintext client, no or a foreign client certificate,
+    // a client that says nothing) ends that connection only. Node leaves closing it to this
+    // listener: without the destroy, a silent client would hold its socket past the timeout.
+    secure.on('tlsClientError', (error, socket) => {
+      socket.destroy();
+      logger.debug({ err: error.message }, 'TLS handshake failed');
+    });
+    listener = secure;
+  } else {
+    listener = net.createServer((socket) => {
+      track(socket);
+      // In cleartext, the first bytes that pick the protocol are the handshake.
+      routeByPreface(socket, h1, h2, handshakeTimeoutMs);
+    });
+  }
   listener.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -167,7 +235,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
   // After start, errors such as running out of file descriptors must not crash the process.
   listener.on('error', (error) => logger.error({ err: error }, 'HTTP listener error'));
   const port = (listener.address() as net.AddressInfo).port;
-  logger.info({ host: options.host, port }, 'HTTP server listening (Connect, gRPC-Web, gRPC; HTTP/1.1 and h2c)');
+  const modes = options.tls ? `HTTPS: HTTP/1.1 and h2${options.tls.ca ? ', client certificates required' : ''}` : 'HTTP/1.1 and h2c';
+  logger.info({ host: options.host, port }, `HTTP server listening (Connect, gRPC-Web, gRPC; ${modes})`);
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = DEFAULT_SHUTDOWN_GRACE_MS): Promise<void> =>
@@ -189,6 +258,11 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
       for (const socket of sockets) socket.destroy();
     })());
   return { port, close };
+}
+
+/** Whether the client has already reset the request's stream or closed its connection. */
+function gone(req: Request): boolean {
+  return 'stream' in req ? req.stream.destroyed || req.stream.closed : req.socket.destroyed;
 }
 
 /**
@@ -216,12 +290,36 @@ function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void 
 }
 
 /**
+ * Resets an HTTP/2 stream whose request has not arrived whole (its END_STREAM flag) within
+ * `receiveMs`, as HTTP/1.1's requestTimeout does for a connection: a client dribbling a body,
+ * or never ending it, does not hold a stream, and the handler that waits for it, for ever.
+ */
+function cancelUnlessReceived(stream: http2.ServerHttp2Stream, receiveMs: number): void {
+  if (stream.state.remoteClose) return;
+  const timer = setTimeout(() => {
+    if (!stream.destroyed && !stream.closed && !stream.state.remoteClose) stream.close(http2.constants.NGHTTP2_CANCEL);
+  }, receiveMs);
+  timer.unref();
+  stream.once('close', () => clearTimeout(timer));
+}
+
+/** HTTP/1.1: closes the connection of a request whose body has not arrived whole within `receiveMs`. */
+function closeUnlessReceived(req: http.IncomingMessage, receiveMs: number): void {
+  if (req.complete) return;
+  const timer = setTimeout(() => {
+    if (!req.complete) req.socket.destroy();
+  }, receiveMs);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
+}
+
+/**
  * Reads until the first bytes either match the HTTP/2 preface or cannot, then hands the
  * socket, with those bytes put back, to the server for that protocol.
  */
-function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server): void {
+function routeByPreface(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, timeoutMs: number): void {
   let received = Buffer.alloc(0);
-  const timer = setTimeout(() => socket.destroy(), PROTOCOL_SNIFF_TIMEOUT_MS);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
   const giveUp = (): void => {
     clearTimeout(timer);
     socket.destroy();

@@ -1,5 +1,7 @@
-import { Code } from '@connectrpc/connect';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { Code, type ConnectError } from '@connectrpc/connect';
 import type { UniversalHandler, UniversalServerResponse } from '@connectrpc/connect/protocol';
+import { badRequest, statusDetailsBin } from './errors.js';
 
 /**
  * A request body that is not what it claims to be (truncated protobuf, a length running past its
@@ -8,8 +10,9 @@ import type { UniversalHandler, UniversalServerResponse } from '@connectrpc/conn
  * body itself. So the router's handlers are wrapped, and an answer that is INTERNAL for one of
  * Connect's own unreadable-body reasons is rewritten as INVALID_ARGUMENT, in the form of each
  * protocol: the Connect unary JSON error, the Connect streaming end-of-stream message, the
- * gRPC-Web trailer frame, or the gRPC trailers. Every other answer passes untouched, INTERNAL
- * ones included (those are ours, and mean a bug).
+ * gRPC-Web trailer frame, or the gRPC trailers, each with a google.rpc.BadRequest whose one
+ * violation names the body as a whole (an empty field: the bytes did not get as far as a field).
+ * Every other answer passes untouched, INTERNAL ones included (those are ours, and mean a bug).
  */
 
 /** How Connect words a body it could not read (its parser's or zlib's reason follows). */
@@ -23,6 +26,22 @@ const GRPC_WEB_TRAILER_FLAG = 0b1000_0000;
 const ENVELOPE_HEADER_BYTES = 5;
 
 const clientMessage = (reason: string): string => `the request body cannot be read: ${reason}`;
+
+/** The refusal that replaces Connect's INTERNAL, `reason` being Connect's message. */
+function unreadable(reason: string): ConnectError {
+  const message = clientMessage(reason);
+  return badRequest(message, [{ field: '', description: message }]);
+}
+
+/** Error details as the Connect protocol writes them in JSON: type name and base64 message, unpadded. */
+function connectJsonDetails(error: ConnectError): Array<{ type: string; value: string }> {
+  return error.details.map((detail) => {
+    const bytes = 'desc' in detail ? toBinary(detail.desc, create(detail.desc, detail.value)) : detail.value;
+    return { type: 'desc' in detail ? detail.desc.typeName : detail.type, value: base64(bytes) };
+  });
+}
+
+const base64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64').replace(/=+$/, '');
 
 export function refuseUnreadableRequests(handler: UniversalHandler): UniversalHandler {
   const wrapped = async (request: Parameters<UniversalHandler>[0]): Promise<UniversalServerResponse> => {
@@ -44,7 +63,8 @@ async function rewriteUnaryError(response: UniversalServerResponse): Promise<Uni
   const body = Buffer.concat(chunks);
   const error = parseJson(body) as { code?: unknown; message?: unknown } | undefined;
   if (error?.code !== 'internal' || typeof error.message !== 'string' || !UNREADABLE.test(error.message)) return { ...response, body: once(body) };
-  const rewritten = encode({ code: 'invalid_argument', message: clientMessage(error.message) });
+  const refusal = unreadable(error.message);
+  const rewritten = encode({ code: 'invalid_argument', message: refusal.rawMessage, details: connectJsonDetails(refusal) });
   const header = new Headers(response.header);
   header.set('content-length', String(rewritten.byteLength));
   return { ...response, status: 400, header, body: once(rewritten) };
@@ -59,7 +79,8 @@ function rewriteEndStream(payload: Uint8Array): Uint8Array | undefined {
   const end = parseJson(payload) as { error?: { code?: unknown; message?: unknown } } | undefined;
   const error = end?.error;
   if (error?.code !== 'internal' || typeof error.message !== 'string' || !UNREADABLE.test(error.message)) return undefined;
-  return encode({ ...end, error: { ...error, code: 'invalid_argument', message: clientMessage(error.message) } });
+  const refusal = unreadable(error.message);
+  return encode({ ...end, error: { code: 'invalid_argument', message: refusal.rawMessage, details: connectJsonDetails(refusal) } });
 }
 
 /** gRPC-Web: trailers as HTTP/1 header lines in the trailer frame. */
@@ -68,8 +89,14 @@ function rewriteGrpcWebTrailer(payload: Uint8Array): Uint8Array | undefined {
   const value = (name: string) => lines.find((l) => l.toLowerCase().startsWith(`${name}:`))?.slice(name.length + 1).trim();
   const message = decodeGrpcMessage(value('grpc-message') ?? '');
   if (value('grpc-status') !== GRPC_INTERNAL || !UNREADABLE.test(message)) return undefined;
-  const kept = lines.filter((l) => l !== '' && !/^grpc-(status|message):/i.test(l));
-  const rewritten = [...kept, `grpc-status: ${GRPC_INVALID_ARGUMENT}`, `grpc-message: ${encodeURIComponent(clientMessage(message))}`];
+  const kept = lines.filter((l) => l !== '' && !/^grpc-(status|message|status-details-bin):/i.test(l));
+  const refusal = unreadable(message);
+  const rewritten = [
+    ...kept,
+    `grpc-status: ${GRPC_INVALID_ARGUMENT}`,
+    `grpc-message: ${encodeURIComponent(refusal.rawMessage)}`,
+    `grpc-status-details-bin: ${base64(statusDetailsBin(refusal))}`,
+  ];
   return new TextEncoder().encode(rewritten.map((l) => `${l}\r\n`).join(''));
 }
 
@@ -83,8 +110,10 @@ function withTrailerCheck(response: UniversalServerResponse): UniversalServerRes
       yield* body;
       const message = decodeGrpcMessage(trailer.get('grpc-message') ?? '');
       if (trailer.get('grpc-status') === GRPC_INTERNAL && UNREADABLE.test(message)) {
+        const refusal = unreadable(message);
         trailer.set('grpc-status', GRPC_INVALID_ARGUMENT);
-        trailer.set('grpc-message', encodeURIComponent(clientMessage(message)));
+        trailer.set('grpc-message', encodeURIComponent(refusal.rawMessage));
+        trailer.set('grpc-status-details-bin', base64(statusDetailsBin(refusal)));
       }
     })(),
   };

@@ -1,4 +1,4 @@
-import { createLogger, Database, TallyError } from '@tally/platform';
+import { createLogger, Database, EVERY_TENANT, PageTokens, TallyError } from '@tally/platform';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openOperations, operationsSchema, type OperationsFacade, type OperationsModule } from './index.js';
@@ -20,7 +20,7 @@ let module: OperationsModule;
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger });
   await redis.connect();
-  module = openOperations({ db, redis, redisUrl: process.env['REDIS_URL']!, partitions: 8, logger });
+  module = openOperations({ db, redis, redisUrl: process.env['REDIS_URL']!, partitions: 8, logger, pageTokens: new PageTokens('a test page token secret') });
   operations = module.facade;
 });
 afterAll(async () => {
@@ -29,13 +29,13 @@ afterAll(async () => {
   await db.close();
 });
 
-async function accepted(ledgerId: string, kind = 'TRANSACTION', status = 'PENDING'): Promise<string> {
+async function accepted(ledgerId: string, kind = 'TRANSACTION', status = 'PENDING', tenant: string | null = null): Promise<string> {
   const id = randomUUID();
   const completed = status === 'COMPLETED';
   await db.orm.em.getConnection().execute(
-    `insert into operations.operation (id, kind, status, ledger_id, transaction_id, partition, request, request_hash, result)
-     values (?, ?, ?, ?, ?, ${PARKED_PARTITION}, '{}', 'h', ?)`,
-    [id, kind, status, ledgerId, `tx-${id}`, completed ? JSON.stringify({ balanceChanges: [{ ledgerId, currency: 'USD', amount: '5', balanceAfter: '5' }] }) : null],
+    `insert into operations.operation (id, kind, status, ledger_id, transaction_id, partition, request, request_hash, result, tenant)
+     values (?, ?, ?, ?, ?, ${PARKED_PARTITION}, '{}', 'h', ?, ?)`,
+    [id, kind, status, ledgerId, `tx-${id}`, completed ? JSON.stringify({ balanceChanges: [{ ledgerId, currency: 'USD', amount: '5', balanceAfter: '5' }] }) : null, tenant],
   );
   return id;
 }
@@ -50,18 +50,18 @@ describe('operations facade', () => {
   it('reads an operation as recorded, results as bigints', async () => {
     const ledgerId = randomUUID();
     const id = await accepted(ledgerId, 'TRANSACTION', 'COMPLETED');
-    const op = await operations.getOperation(id);
+    const op = await operations.getOperation(id, EVERY_TENANT);
     expect(op).toMatchObject({ id, kind: 'TRANSACTION', status: 'COMPLETED', ledgerId, version: 1n, attempts: 0, error: null });
     expect(op.result?.balanceChanges).toEqual([{ ledgerId, currency: 'USD', amount: 5n, balanceAfter: 5n }]);
-    expect((await refusal(operations.getOperation(randomUUID()))).code).toBe('NOT_FOUND');
-    expect((await refusal(operations.getOperation('op-1'))).details.violations?.[0]?.field).toBe('operation_id');
+    expect((await refusal(operations.getOperation(randomUUID(), EVERY_TENANT))).code).toBe('NOT_FOUND');
+    expect((await refusal(operations.getOperation('op-1', EVERY_TENANT))).details.violations?.[0]?.field).toBe('operation_id');
   });
 
   it('lists newest first with filters and page tokens', async () => {
     const ledgerId = randomUUID();
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(await accepted(ledgerId, i % 2 === 0 ? 'TRANSACTION' : 'TRANSFER'));
-    const base = { ledgerId, status: null, kind: null, pageSize: 2, pageToken: '' } as const;
+    const base = { ledgerId, scope: EVERY_TENANT, status: null, kind: null, pageSize: 2, pageToken: '' } as const;
     const seen: string[] = [];
     let pageToken = '';
     do {
@@ -79,9 +79,27 @@ describe('operations facade', () => {
     expect(otherQuery.details.violations?.[0]?.field).toBe('page_token');
   });
 
+  it("shows a tenant only its own operations: another's is NOT_FOUND to read, cancel and list", async () => {
+    const acme = { tenant: `acme-${randomUUID()}` };
+    const globex = { tenant: `globex-${randomUUID()}` };
+    const ledgerId = randomUUID();
+    const mine = await accepted(ledgerId, 'TRANSACTION', 'PENDING', acme.tenant);
+    const theirs = await accepted(randomUUID(), 'TRANSACTION', 'PENDING', globex.tenant);
+    expect((await operations.getOperation(mine, acme)).tenant).toBe(acme.tenant);
+    for (const refused of [await refusal(operations.getOperation(mine, globex)), await refusal(operations.cancelOperation(mine, globex))]) {
+      expect([refused.code, refused.message]).toEqual(['NOT_FOUND', `operation ${mine} not found`]);
+    }
+    expect((await operations.getOperation(mine, acme)).status).toBe('PENDING');
+    const list = (scope: typeof acme, onLedger = '') =>
+      operations.listOperations({ ledgerId: onLedger, scope, status: null, kind: null, pageSize: 500, pageToken: '' });
+    expect((await list(acme)).items.map((o) => o.id)).toEqual([mine]);
+    expect((await list(globex)).items.map((o) => o.id)).toEqual([theirs]);
+    expect((await list(globex, ledgerId)).items).toEqual([]);
+  });
+
   it('cancels a PENDING operation exactly once, even when asked concurrently', async () => {
     const id = await accepted(randomUUID());
-    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => operations.cancelOperation(id)));
+    const outcomes = await Promise.allSettled([1, 2, 3, 4].map(() => operations.cancelOperation(id, EVERY_TENANT)));
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     expect(won).toHaveLength(1);
     expect(won[0]?.value).toMatchObject({ status: 'CANCELLED', version: 2n });
@@ -93,10 +111,10 @@ describe('operations facade', () => {
 
   it('refuses to cancel an operation that is no longer PENDING', async () => {
     const id = await accepted(randomUUID(), 'TRANSACTION', 'COMPLETED');
-    const refused = await refusal(operations.cancelOperation(id));
+    const refused = await refusal(operations.cancelOperation(id, EVERY_TENANT));
     expect(refused.code).toBe('FAILED_PRECONDITION');
     expect(refused.message).toContain('is COMPLETED');
-    expect((await operations.getOperation(id)).version).toBe(1n);
+    expect((await operations.getOperation(id, EVERY_TENANT)).version).toBe(1n);
   });
 
   it('cannot be moved backwards or skip a version, even by hand-written SQL', async () => {

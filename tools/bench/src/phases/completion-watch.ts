@@ -14,8 +14,6 @@ import { LatencyHistogram, nowMs } from '../latency.js';
 export const WATCH_SETTLE_MS = 1_000;
 /** After the phase (and its drain), how long COMPLETED events are still waited for. */
 export const COMPLETION_GRACE_MS = 10_000;
-/** One client id for the open loop's few streams. */
-const WATCH_CLIENT_ID = 'bench-open-loop';
 
 export interface CompletionSummary {
   /** From a credit's due time to its watcher seeing it COMPLETED: it includes the submit. */
@@ -49,7 +47,7 @@ export class CompletionWatch {
   static async open(grpc: GrpcConnections, ledgerIds: readonly string[], prefix: string, total: number): Promise<CompletionWatch> {
     const watch = new CompletionWatch(prefix, total);
     watch.#streams = ledgerIds.map((ledgerId) => {
-      const stream = grpc.serverStream(OperationService.method.watchLedger, { ledgerId }, { headers: { 'x-client-id': WATCH_CLIENT_ID } });
+      const stream = grpc.serverStream(OperationService.method.watchLedger, { ledgerId });
       stream.on('data', (message: WatchLedgerResponse) => watch.#onEvent(message));
       stream.on('error', (error) => {
         if (!watch.#closing) watch.#errors.add(statusName(error), statusMessage(error));

@@ -15,11 +15,6 @@ import type { RunContext } from './context.js';
  */
 
 export const WATCHES_PER_LEDGER = 5;
-/**
- * Distinct `x-client-id`s the streams are shared out over, so that the server's per-client
- * limit (10,000) is not what the bench runs into.
- */
-export const WATCH_CLIENTS = 10;
 /** Probe credits in flight at once. */
 export const PROBE_CONCURRENCY = 64;
 /** After the last probe is sent, how long every open stream is given to receive its own (deliveries take seconds at worst). */
@@ -62,11 +57,7 @@ export async function watches(ctx: RunContext, allLedgerIds: readonly string[], 
   for (let i = 0; i < count; i++) {
     const ledger = i % ledgerIds.length;
     const probeId = `${prefix}${ledger}`;
-    const stream = ctx.grpc.serverStream(
-      OperationService.method.watchLedger,
-      { ledgerId: ledgerIds[ledger]! },
-      { headers: { 'x-client-id': `bench-${ctx.runId}-client-${i % WATCH_CLIENTS}` } },
-    );
+    const stream = ctx.grpc.serverStream(OperationService.method.watchLedger, { ledgerId: ledgerIds[ledger]! });
     stream.on('data', (message: WatchLedgerResponse) => {
       if (state[i] !== OPEN || message.event.case !== 'operation') return;
       const { status, transactionId } = message.event.value;

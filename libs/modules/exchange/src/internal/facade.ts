@@ -1,6 +1,6 @@
 import { conversion, currencies, type Currency } from '@tally/currencies';
 import type { LedgersFacade } from '@tally/ledgers';
-import { TallyError, Violations, type Applier, type Database, type Logger, type Preparer, type Redis } from '@tally/platform';
+import { TallyError, Violations, type Applier, type Database, type Logger, type Preparer, type Redis, type TenantScope } from '@tally/platform';
 import { exchangeApplier } from '../submit-exchange/apply.js';
 import { submitExchange, type ExchangeInput, type ExchangeIntake } from '../submit-exchange/check.js';
 import { rateLocker } from '../submit-exchange/prepare.js';
@@ -38,7 +38,8 @@ export interface ExchangeFacade<Operation = unknown> {
    * SubmitExchange: checks the request, its quote and the ledger's currencies, and records it;
    * throws the refusal (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, or the intake's).
    */
-  submitExchange(input: ExchangeInput): Promise<Operation>;
+  /** The ledger must be one the scope may see (NOT_FOUND otherwise). */
+  submitExchange(input: ExchangeInput, scope: TenantScope): Promise<Operation>;
   /** The worker's first commit of an exchange: its rate locked (the quote used, or the current rate). */
   readonly preparer: Preparer;
   /** The worker's second commit: both legs at the locked rate. */
@@ -72,7 +73,7 @@ export function createExchangeFacade<Operation>(deps: ExchangeDeps<Operation>): 
       return shown(from, to);
     },
     createQuote: (input) => createQuote(deps.db.em(), source, input, deps.quoteTtlMs),
-    submitExchange: (input) => submitExchange(deps.db.em(), deps.ledgers, deps.intake, input),
+    submitExchange: (input, scope) => submitExchange(deps.db.em(), deps.ledgers, deps.intake, input, scope),
     preparer: rateLocker(source),
     applier: exchangeApplier(deps.ledgers),
     async convertTotal(balances, code) {

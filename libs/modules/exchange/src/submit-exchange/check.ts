@@ -1,7 +1,17 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { currencies } from '@tally/currencies';
 import type { LedgersFacade } from '@tally/ledgers';
-import { checkClientKey, checkMetadata, checkUuid, failedPrecondition, notFound, Violations, type OperationIntake } from '@tally/platform';
+import {
+  checkClientKey,
+  checkMetadata,
+  checkUuid,
+  failedPrecondition,
+  notFound,
+  ownerFor,
+  Violations,
+  type OperationIntake,
+  type TenantScope,
+} from '@tally/platform';
 import { checkPair, quoteMismatch, type QuoteRow } from '../internal/quotes.js';
 
 /**
@@ -38,10 +48,13 @@ export async function submitExchange<Operation>(
   ledgers: Pick<LedgersFacade, 'requireCurrencies'>,
   intake: ExchangeIntake<Operation>,
   input: ExchangeInput,
+  scope: TenantScope,
 ): Promise<Operation> {
   const request = await checkExchange(em, input);
-  await ledgers.requireCurrencies(input.ledgerId, [request.from_currency, request.to_currency]);
-  const [admission] = await intake.accept([{ kind: 'EXCHANGE', ledgerId: input.ledgerId, transactionId: input.transactionId, request: { ...request } }]);
+  await ledgers.requireCurrencies(input.ledgerId, [request.from_currency, request.to_currency], scope);
+  const [admission] = await intake.accept([
+    { kind: 'EXCHANGE', ledgerId: input.ledgerId, transactionId: input.transactionId, tenant: ownerFor(scope), request: { ...request } },
+  ]);
   if (!admission!.ok) throw admission!.error;
   return admission!.operation;
 }

@@ -1,29 +1,41 @@
 import { createHash } from 'node:crypto';
-import { statement, TallyError, type Sql } from '@tally/platform';
+import { ownerFor, statement, TallyError, type Sql, type TenantScope } from '@tally/platform';
 import { v7 as uuidv7 } from 'uuid';
 import type { Ledger } from './types.js';
 import { validateCreateLedger, type CreateLedgerInput, type ValidCreateLedger } from './validation.js';
 
 /**
- * Creates a ledger and one zero-balance account per currency, in one statement (so in one
- * transaction). With a request id, a retry of the same request returns the ledger it created;
- * the same id with a different request is refused ALREADY_EXISTS.
+ * Creates a ledger owned by the caller's tenant and one zero-balance account per currency, in
+ * one statement (so in one transaction). With a request id, a retry of the same request returns
+ * the ledger it created; the same id with a different request is refused ALREADY_EXISTS.
+ * Request ids are per tenant: one tenant's cannot collide with (or reveal) another's.
  */
-export async function createLedger(sql: Sql, input: CreateLedgerInput): Promise<Ledger> {
+export async function createLedger(sql: Sql, input: CreateLedgerInput, scope: TenantScope): Promise<Ledger> {
   const valid = validateCreateLedger(input);
   const requestHash = hashRequest(valid);
+  const tenant = ownerFor(scope);
+  const storedRequestId = valid.requestId === null || tenant === null ? valid.requestId : `${tenant}/${valid.requestId}`;
+  const findEarlier = (): Promise<Ledger | undefined> => findByRequestId(sql, storedRequestId!, valid.requestId!, requestHash);
   if (valid.requestId !== null) {
-    const earlier = await findByRequestId(sql, valid.requestId, requestHash);
+    const earlier = await findEarlier();
     if (earlier) return earlier;
   }
   const currencies = valid.currencies.map((c) => c.code);
   let created: Array<{ create_time: Date; update_time: Date }>;
   try {
-    created = await sql.query(CREATE, [uuidv7(), valid.name, valid.overdraftAllowed, valid.requestId, valid.requestId === null ? null : requestHash, currencies]);
+    created = await sql.query(CREATE, [
+      uuidv7(),
+      valid.name,
+      valid.overdraftAllowed,
+      storedRequestId,
+      valid.requestId === null ? null : requestHash,
+      currencies,
+      tenant,
+    ]);
   } catch (error) {
     // A concurrent retry with the same request id won the race: answer as it was answered.
     if ((error as { code?: unknown }).code === UNIQUE_VIOLATION && valid.requestId !== null) {
-      const earlier = await findByRequestId(sql, valid.requestId, requestHash);
+      const earlier = await findEarlier();
       if (earlier) return earlier;
     }
     throw error;
@@ -38,8 +50,8 @@ const UNIQUE_VIOLATION = '23505';
 const CREATE = statement(
   'ledgers_create',
   `with ledger as (
-     insert into ledgers.ledger (id, name, overdraft_allowed, create_request_id, create_request_hash)
-     values ($1, $2, $3, $4, $5)
+     insert into ledgers.ledger (id, name, overdraft_allowed, create_request_id, create_request_hash, tenant)
+     values ($1, $2, $3, $4, $5, $7)
      returning id, create_time, update_time
    ), accounts as (
      insert into ledgers.account (ledger_id, kind, currency, balance, enabled, shard)
@@ -58,7 +70,8 @@ const BY_REQUEST_ID = statement(
     group by l.id`,
 );
 
-async function findByRequestId(sql: Sql, requestId: string, requestHash: string): Promise<Ledger | undefined> {
+/** `storedId` is the request id as stored (prefixed with the tenant); `requestId` as the client sent it. */
+async function findByRequestId(sql: Sql, storedId: string, requestId: string, requestHash: string): Promise<Ledger | undefined> {
   const [row] = await sql.query<{
     id: string;
     name: string;
@@ -67,7 +80,7 @@ async function findByRequestId(sql: Sql, requestId: string, requestHash: string)
     create_time: Date;
     update_time: Date;
     currencies: string[];
-  }>(BY_REQUEST_ID, [requestId]);
+  }>(BY_REQUEST_ID, [storedId]);
   if (!row) return undefined;
   if (row.create_request_hash !== requestHash) {
     throw new TallyError('ALREADY_EXISTS', `request_id ${requestId} was already used for a different CreateLedger request`, {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ChannelHub, createLogger, createRedis, Database, type Redis, type Sql } from '@tally/platform';
+import { ChannelHub, createLogger, createRedis, Database, EVERY_TENANT, PageTokens, type Redis, type Sql } from '@tally/platform';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createLedgersFacade, ledgersSchema, type LedgersFacade } from '../index.js';
 import { recordingIntake } from './intake.testing.js';
@@ -10,6 +10,7 @@ import { LedgerDirectory } from './ledger-directory.js';
  * two facades stand for two API processes sharing the database.
  */
 const logger = createLogger('warn');
+const ANY = EVERY_TENANT;
 const redisUrl = process.env['REDIS_URL']!;
 let db: Database;
 
@@ -30,7 +31,7 @@ async function connection(purpose: string): Promise<Redis> {
 async function apiProcess(): Promise<{ ledgers: LedgersFacade<unknown>; subscriber: Redis }> {
   const [subscriber, publisher] = await Promise.all([connection('directory-spec-subscriber'), connection('directory-spec-publisher')]);
   const channels = new ChannelHub({ subscriber, logger });
-  return { ledgers: createLedgersFacade({ db, logger, intake: recordingIntake(), invalidation: { channels, publisher } }), subscriber };
+  return { ledgers: createLedgersFacade({ db, logger, intake: recordingIntake(), invalidation: { channels, publisher }, pageTokens: new PageTokens('a test page token secret') }), subscriber };
 }
 
 /** Counts the statements a directory sends. */
@@ -47,14 +48,14 @@ const debit = (ledgerId: string, currency: string) => ({ ledgerId, transactionId
 describe('the ledger directory', () => {
   it('answers repeated lookups from memory, in one query for the ledgers it did not know', async () => {
     const { ledgers } = await apiProcess();
-    const [a, b] = await Promise.all([1, 2].map(() => ledgers.createLedger({ name: 'cached', currencies: ['USD', 'EUR'], overdraftAllowed: true, requestId: '' })));
+    const [a, b] = await Promise.all([1, 2].map(() => ledgers.createLedger({ name: 'cached', currencies: ['USD', 'EUR'], overdraftAllowed: true, requestId: '' }, ANY)));
     const counted = counting();
     const [subscriber, publisher] = await Promise.all([connection('directory-spec-subscriber'), connection('directory-spec-publisher')]);
     const directory = new LedgerDirectory({ sql: counted.sql, logger, invalidation: { channels: new ChannelHub({ subscriber, logger }), publisher } });
     const unknown = randomUUID();
     const first = await directory.facts([a!.id, b!.id, unknown, a!.id]);
     expect(counted.statements()).toBe(1);
-    expect(first.get(a!.id)).toEqual({ overdraftAllowed: true, enabled: new Set(['USD', 'EUR']) });
+    expect(first.get(a!.id)).toEqual({ tenant: null, overdraftAllowed: true, enabled: new Set(['USD', 'EUR']) });
     expect(first.has(unknown)).toBe(false);
     await directory.facts([a!.id, b!.id]);
     expect(counted.statements()).toBe(1);
@@ -65,17 +66,17 @@ describe('the ledger directory', () => {
 
   it('sees a currency disabled in another process within a round trip, and enabled again', async () => {
     const [one, two] = await Promise.all([apiProcess(), apiProcess()]);
-    const ledger = await one.ledgers.createLedger({ name: 'shared', currencies: ['USD', 'EUR'], overdraftAllowed: false, requestId: '' });
-    expect((await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0]).toMatchObject({ ok: true }); // cached in `two`
+    const ledger = await one.ledgers.createLedger({ name: 'shared', currencies: ['USD', 'EUR'], overdraftAllowed: false, requestId: '' }, ANY);
+    expect((await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')], ANY))[0]).toMatchObject({ ok: true }); // cached in `two`
 
-    await one.ledgers.disableCurrency(ledger.id, 'EUR');
-    expect((await one.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0]).toMatchObject({ ok: false }); // at once where it changed
+    await one.ledgers.disableCurrency(ledger.id, 'EUR', ANY);
+    expect((await one.ledgers.submitTransactions([debit(ledger.id, 'EUR')], ANY))[0]).toMatchObject({ ok: false }); // at once where it changed
     await expect
-      .poll(async () => (await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0], { timeout: 2_000, interval: 20 })
+      .poll(async () => (await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')], ANY))[0], { timeout: 2_000, interval: 20 })
       .toMatchObject({ ok: false, error: { details: { reason: 'CURRENCY_NOT_ENABLED' } } });
 
-    await one.ledgers.enableCurrency(ledger.id, 'EUR');
-    await expect.poll(async () => (await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')]))[0], { timeout: 2_000, interval: 20 }).toMatchObject({ ok: true });
+    await one.ledgers.enableCurrency(ledger.id, 'EUR', ANY);
+    await expect.poll(async () => (await two.ledgers.submitTransactions([debit(ledger.id, 'EUR')], ANY))[0], { timeout: 2_000, interval: 20 }).toMatchObject({ ok: true });
   });
 
   it('forgets everything when its invalidations may have been lost (the subscription dropped)', async () => {
@@ -85,7 +86,7 @@ describe('the ledger directory', () => {
     const channels = new ChannelHub({ subscriber, logger });
     const directory = new LedgerDirectory({ sql: counted.sql, logger, invalidation: { channels, publisher } });
     const { ledgers } = await apiProcess();
-    const ledger = await ledgers.createLedger({ name: 'forgotten', currencies: ['USD'], overdraftAllowed: false, requestId: '' });
+    const ledger = await ledgers.createLedger({ name: 'forgotten', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, ANY);
     await directory.facts([ledger.id]);
     await directory.facts([ledger.id]);
     expect(counted.statements()).toBe(1);
@@ -102,7 +103,7 @@ describe('the ledger directory', () => {
     const counted = counting();
     const directory = new LedgerDirectory({ sql: counted.sql, logger });
     const { ledgers } = await apiProcess();
-    const ledger = await ledgers.createLedger({ name: 'uncached', currencies: ['USD'], overdraftAllowed: false, requestId: '' });
+    const ledger = await ledgers.createLedger({ name: 'uncached', currencies: ['USD'], overdraftAllowed: false, requestId: '' }, ANY);
     await directory.facts([ledger.id]);
     await directory.facts([ledger.id]);
     expect(counted.statements()).toBe(2);

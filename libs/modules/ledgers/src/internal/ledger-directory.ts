@@ -1,4 +1,4 @@
-import { Coalescer, publishTo, statement, TallyError, type ChannelHub, type ChannelSubscription, type Logger, type Redis, type Sql } from '@tally/platform';
+import { Coalescer, isVisibleTo, publishTo, statement, TallyError, type TenantScope, type ChannelHub, type ChannelSubscription, type Logger, type Redis, type Sql } from '@tally/platform';
 
 /**
  * What every submit asks of a ledger before it is accepted (does it exist, which currencies are
@@ -17,6 +17,8 @@ import { Coalescer, publishTo, statement, TallyError, type ChannelHub, type Chan
  */
 
 export interface LedgerFacts {
+  /** Who owns the ledger (never changes): null when it was created with auth off. */
+  readonly tenant: string | null;
   readonly overdraftAllowed: boolean;
   /** Currencies enabled on the ledger now. */
   readonly enabled: ReadonlySet<string>;
@@ -47,7 +49,7 @@ export const LEDGER_CHANGES_CHANNEL = 'tally:ledgers:changed';
 /** Each ledger's enabled currencies through the account index, a subquery per ledger (a join may scan every account). */
 const LOOKUP = statement(
   'ledgers_directory_lookup',
-  `select l.id, l.overdraft_allowed,
+  `select l.id, l.tenant, l.overdraft_allowed,
           coalesce((select array_agg(a.currency::text) from ledgers.account a where a.kind = 'LEDGER' and a.ledger_id = l.id and a.enabled), '{}') as enabled
      from ledgers.ledger l
     where l.id = any($1::uuid[])`,
@@ -83,8 +85,8 @@ export class LedgerDirectory {
     const { sql } = options;
     this.#lookups = new Coalescer({
       run: async (ids) => {
-        const rows = await sql.query<{ id: string; overdraft_allowed: boolean; enabled: string[] }>(LOOKUP, [[...new Set(ids)]]);
-        const found = new Map(rows.map((r) => [r.id, { overdraftAllowed: r.overdraft_allowed, enabled: new Set(r.enabled) }]));
+        const rows = await sql.query<{ id: string; tenant: string | null; overdraft_allowed: boolean; enabled: string[] }>(LOOKUP, [[...new Set(ids)]]);
+        const found = new Map(rows.map((r) => [r.id, { tenant: r.tenant, overdraftAllowed: r.overdraft_allowed, enabled: new Set(r.enabled) }]));
         return ids.map((id) => found.get(id));
       },
       maxBatchItems: MAX_IDS_PER_LOOKUP,
@@ -92,6 +94,13 @@ export class LedgerDirectory {
       maxConcurrentBatches: 2,
       overloaded: () => new TallyError('RESOURCE_EXHAUSTED', 'too many ledger lookups are waiting; retry shortly', { reason: 'LOOKUPS_QUEUE_FULL' }),
     });
+  }
+
+  /** The facts of each ledger among `ledgerIds` that exists and `scope` may see; others are absent. */
+  async visible(scope: TenantScope, ledgerIds: readonly string[]): Promise<Map<string, LedgerFacts>> {
+    const facts = await this.facts(ledgerIds);
+    if (scope.tenant !== null) for (const [id, f] of facts) if (!isVisibleTo(scope, f.tenant)) facts.delete(id);
+    return facts;
   }
 
   /** The facts of each known ledger among `ledgerIds`; unknown ones are absent. */

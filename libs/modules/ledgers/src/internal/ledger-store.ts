@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { failedPrecondition, notFound, type TallyError } from '@tally/platform';
+import { failedPrecondition, notFound, type TallyError, type TenantScope } from '@tally/platform';
 import type { LedgerDirectory } from './ledger-directory.js';
 import { AccountEntity, LedgerEntity, type AccountRow, type LedgerRow } from './schema.js';
 import type { Ledger } from './types.js';
@@ -40,11 +40,17 @@ export function currencyNotEnabled(ledgerId: string, currency: string): TallyErr
 }
 
 /**
- * NOT_FOUND naming the first ledger that does not exist; else FAILED_PRECONDITION naming the
+ * NOT_FOUND naming the first ledger that does not exist or that `scope` may not see (another
+ * tenant's ledger is answered as if it did not exist); else FAILED_PRECONDITION naming the
  * first ledger and currency not enabled on it. From the ledger directory.
  */
-export async function requireCurrencies(directory: LedgerDirectory, ledgerIds: readonly string[], codes: readonly string[]): Promise<void> {
-  const facts = await directory.facts(ledgerIds);
+export async function requireCurrencies(
+  directory: LedgerDirectory,
+  scope: TenantScope,
+  ledgerIds: readonly string[],
+  codes: readonly string[],
+): Promise<void> {
+  const facts = await directory.visible(scope, ledgerIds);
   for (const ledgerId of ledgerIds) {
     const ledger = facts.get(ledgerId);
     if (ledger === undefined) throw notFound('ledger', ledgerId);

@@ -4,18 +4,19 @@ import {
   checkPageSize,
   checkUuid,
   Coalescer,
-  decodePageToken,
-  encodePageToken,
   isInt64Digits,
   isUuid,
   notFound,
   statement,
   TallyError,
+  tenantQueryPart,
   Violations,
   type PageRequest,
+  type PageTokens,
   type Sql,
+  type TenantScope,
 } from '@tally/platform';
-import { ledgerAccounts, loadLedger, requireLedgerRow, toLedger } from './ledger-store.js';
+import { ledgerAccounts, loadLedger, toLedger } from './ledger-store.js';
 import { EntryEntity, LedgerEntity } from './schema.js';
 import type { Balance, Entry, Ledger, Page } from './types.js';
 import { validateLedgerId } from './validation.js';
@@ -26,13 +27,19 @@ export async function getLedger(em: EntityManager, ledgerId: string): Promise<Le
   return loadLedger(em, validateLedgerId(ledgerId));
 }
 
-export async function listLedgers(em: EntityManager, page: PageRequest): Promise<Page<Ledger>> {
+/** The ledgers `scope` may see, oldest first. */
+export async function listLedgers(em: EntityManager, tokens: PageTokens, page: PageRequest, scope: TenantScope): Promise<Page<Ledger>> {
   const v = new Violations();
   const pageSize = checkPageSize(v, page.pageSize);
-  const after = decodePageToken(v, 'ledgers', page.pageToken, isUuid);
+  const query = `ledgers:${tenantQueryPart(scope)}`;
+  const after = tokens.decode(v, query, page.pageToken, isUuid);
   v.throwIfAny();
+  const where = {
+    ...(scope.tenant === null ? {} : { tenant: scope.tenant }),
+    ...(after ? { id: { $gt: after } } : {}),
+  };
   // Ledger ids are UUIDv7: ordering by id is ordering by creation.
-  const rows = await em.find(LedgerEntity, after ? { id: { $gt: after } } : {}, {
+  const rows = await em.find(LedgerEntity, where, {
     orderBy: { id: 'asc' },
     limit: pageSize + 1,
   });
@@ -40,7 +47,7 @@ export async function listLedgers(em: EntityManager, page: PageRequest): Promise
   const accounts = await ledgerAccounts(em, pageRows.map((r) => r.id));
   const items = pageRows.map((row) => toLedger(row, accounts.filter((a) => a.ledgerId === row.id)));
   const last = pageRows.at(-1);
-  return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken('ledgers', last.id) : '' };
+  return { items, nextPageToken: rows.length > pageSize && last ? tokens.encode(query, last.id) : '' };
 }
 
 const BALANCES = statement(
@@ -90,15 +97,22 @@ export interface ListEntriesInput extends PageRequest {
   readonly currency: string;
 }
 
-export async function listEntries(em: EntityManager, input: ListEntriesInput): Promise<Page<Entry>> {
+/** `requireLedger` throws NOT_FOUND unless the ledger exists and the caller may see it. */
+export async function listEntries(
+  em: EntityManager,
+  tokens: PageTokens,
+  input: ListEntriesInput,
+  scope: TenantScope,
+  requireLedger: (ledgerId: string) => Promise<void>,
+): Promise<Page<Entry>> {
   const v = new Violations();
   checkUuid(v, 'ledger_id', input.ledgerId);
   if (input.currency !== '') currencies.checkCurrencyCode(v, 'currency', input.currency);
   const pageSize = checkPageSize(v, input.pageSize);
-  const query = `entries:${input.ledgerId}:${input.currency}`;
-  const before = decodePageToken(v, query, input.pageToken, isInt64Digits);
+  const query = `entries:${tenantQueryPart(scope)}:${input.ledgerId}:${input.currency}`;
+  const before = tokens.decode(v, query, input.pageToken, isInt64Digits);
   v.throwIfAny();
-  await requireLedgerRow(em, input.ledgerId);
+  await requireLedger(input.ledgerId);
   const rows = await em.find(
     EntryEntity,
     {
@@ -120,7 +134,7 @@ export async function listEntries(em: EntityManager, input: ListEntriesInput): P
     createTime: r.createTime,
   }));
   const last = pageRows.at(-1);
-  return { items, nextPageToken: rows.length > pageSize && last ? encodePageToken(query, last.id) : '' };
+  return { items, nextPageToken: rows.length > pageSize && last ? tokens.encode(query, last.id) : '' };
 }
 
 function exponentOf(code: string): number {

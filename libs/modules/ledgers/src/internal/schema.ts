@@ -16,6 +16,8 @@ export interface LedgerRow {
   overdraftAllowed: boolean;
   createRequestId: string | null;
   createRequestHash: string | null;
+  /** The tenant of the API key that created it; null when created with auth off. */
+  tenant: string | null;
   createTime: Date;
   updateTime: Date;
 }
@@ -33,6 +35,7 @@ export interface AccountRow {
   ledgerId: string | null;
   kind: AccountKind;
   currency: string;
+  /** Within int64 for a ledger account; a system account's has no bound (ledgers-0005). */
   balance: bigint;
   enabled: boolean;
   /** 0 for ledger accounts; the partition, for system accounts. */
@@ -64,6 +67,7 @@ export const LedgerEntity = new EntitySchema<LedgerRow>({
     overdraftAllowed: { type: 'boolean' },
     createRequestId: { type: 'text', nullable: true },
     createRequestHash: { type: 'text', nullable: true },
+    tenant: { type: 'text', nullable: true },
     createTime: { type: 'datetime', columnType: 'timestamptz' },
     updateTime: { type: 'datetime', columnType: 'timestamptz' },
   },
@@ -78,7 +82,7 @@ export const AccountEntity = new EntitySchema<AccountRow>({
     ledgerId: { type: 'uuid', nullable: true },
     kind: { type: 'text' },
     currency: { type: 'text' },
-    balance: { type: new BigIntType('bigint') },
+    balance: { type: new BigIntType('bigint'), columnType: 'numeric' },
     enabled: { type: 'boolean' },
     shard: { type: 'integer' },
     createTime: { type: 'datetime', columnType: 'timestamptz' },
@@ -99,7 +103,7 @@ export const EntryEntity = new EntitySchema<EntryRow>({
     transactionId: { type: 'text' },
     currency: { type: 'text' },
     amount: { type: new BigIntType('bigint') },
-    balanceAfter: { type: new BigIntType('bigint') },
+    balanceAfter: { type: new BigIntType('bigint'), columnType: 'numeric' },
     createTime: { type: 'datetime', columnType: 'timestamptz' },
   },
 });
@@ -218,10 +222,58 @@ class LedgersBalancedPostings extends Migration {
   }
 }
 
+/**
+ * A ledger belongs to the tenant of the API key that created it (see docs/security.md); ledgers
+ * created with auth off, and every ledger made before this migration, belong to none and are
+ * reached only with auth off. ListLedgers of one tenant walks its own ledgers by id.
+ */
+class LedgersTenant extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table ledgers.ledger add column tenant text`);
+    this.addSql(`create index ledger_tenant on ledgers.ledger (tenant, id)`);
+  }
+}
+
+/**
+ * A system account's balance is what every ledger of its shard moved through it: no fixed width
+ * holds it (N ledgers hold up to N times int64 max between them, and money credited in one shard
+ * and debited in another grows both shards' EXTERNAL accounts with every round). Bounded by
+ * int64, one ledger's credit of int64 max pushed its shard's EXTERNAL account to the edge and
+ * every other ledger's credit in that currency was refused (issue #9). Balances become `numeric`
+ * (whole numbers of any size); a ledger's, which callers see as an int64, stays within int64, as
+ * does a ledger entry's balance after, checked here as booking decides (booking/decide.ts).
+ * Amounts stay `bigint`: each is one ledger's movement.
+ *
+ * Not a system account per ledger: a ledger's own net flow through EXTERNAL is not bounded by its
+ * balance either (credit int64 max, transfer it away, credit again), and a batch would lock one
+ * system account per ledger it touches instead of one per currency.
+ *
+ * Both tables are rewritten once, under an exclusive lock: about 5 s per million entries on the
+ * 2-core test machine, hence no statement timeout for this migration's transaction. Processes
+ * from before it hold prepared statements that return `bigint`: stop them before it runs.
+ */
+class LedgersUnboundedSystemBalances extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`set local statement_timeout = 0`);
+    this.addSql(`
+      alter table ledgers.account
+        alter column balance type numeric,
+        add constraint account_balance_whole check (scale(balance) = 0),
+        add constraint account_ledger_balance_int64 check (kind <> 'LEDGER' or balance between -9223372036854775808 and 9223372036854775807)`);
+    this.addSql(`
+      alter table ledgers.entry
+        alter column balance_after type numeric,
+        add constraint entry_balance_after_range check (
+          scale(balance_after) = 0 and (ledger_id is null or balance_after between -9223372036854775808 and 9223372036854775807))`);
+  }
+}
+
 export const ledgersMigrations: readonly MigrationObject[] = [
   { name: 'ledgers-0001-initial', class: LedgersInitial },
   { name: 'ledgers-0002-lean-entries', class: LedgersLeanEntries },
   { name: 'ledgers-0003-balanced-postings', class: LedgersBalancedPostings },
+  { name: 'ledgers-0004-tenant', class: LedgersTenant },
+  { name: 'ledgers-0005-unbounded-system-balances', class: LedgersUnboundedSystemBalances },
 ];
 
 export const ledgersEntities = [LedgerEntity, AccountEntity, EntryEntity] as const;

@@ -1,5 +1,16 @@
 import { currencies } from '@tally/currencies';
-import { checkClientKey, checkMetadata, checkUuid, invalidArgument, notFound, TallyError, Violations, type Admission } from '@tally/platform';
+import {
+  checkClientKey,
+  checkMetadata,
+  checkUuid,
+  invalidArgument,
+  notFound,
+  ownerFor,
+  TallyError,
+  Violations,
+  type Admission,
+  type TenantScope,
+} from '@tally/platform';
 import type { LedgerDirectory } from '../internal/ledger-directory.js';
 import { currencyNotEnabled } from '../internal/ledger-store.js';
 import type { LedgersIntake } from '../internal/intake.js';
@@ -51,13 +62,15 @@ export async function submitTransactions<Operation>(
   directory: LedgerDirectory,
   intake: LedgersIntake<Operation>,
   inputs: readonly TransactionInput[],
-  fieldPrefix: (index: number) => string = () => '',
+  fieldPrefix: (index: number) => string,
+  scope: TenantScope,
 ): Promise<Array<Admission<Operation>>> {
   if (inputs.length === 0 || inputs.length > MAX_TRANSACTIONS_PER_SUBMIT) {
     throw invalidArgument([{ field: 'transactions', description: `must hold 1 to ${MAX_TRANSACTIONS_PER_SUBMIT} transactions (got ${inputs.length})` }]);
   }
-  const checked = await checkTransactions(directory, inputs, fieldPrefix);
-  const passed = checked.flatMap((c) => (c.ok ? [{ kind: 'TRANSACTION' as const, ...c.checked, request: { ...c.checked.request } }] : []));
+  const checked = await checkTransactions(directory, scope, inputs, fieldPrefix);
+  const tenant = ownerFor(scope);
+  const passed = checked.flatMap((c) => (c.ok ? [{ kind: 'TRANSACTION' as const, ...c.checked, tenant, request: { ...c.checked.request } }] : []));
   const accepted = passed.length === 0 ? [] : await intake.accept(passed);
   let next = 0;
   return checked.map((c): Admission<Operation> => (c.ok ? accepted[next++]! : c));
@@ -85,7 +98,12 @@ export function checkTransactionFields(input: TransactionInput, prefix = ''): Ch
  * Fields first, then, from the ledger directory (one query for all the ledgers it does not know
  * yet), that each ledger exists and has the currency enabled.
  */
-async function checkTransactions(directory: LedgerDirectory, inputs: readonly TransactionInput[], prefixOf: (index: number) => string): Promise<Checked[]> {
+async function checkTransactions(
+  directory: LedgerDirectory,
+  scope: TenantScope,
+  inputs: readonly TransactionInput[],
+  prefixOf: (index: number) => string,
+): Promise<Checked[]> {
   const checked = inputs.map((input, i): Checked => {
     try {
       return { ok: true, checked: checkTransactionFields(input, prefixOf(i)) };
@@ -96,7 +114,7 @@ async function checkTransactions(directory: LedgerDirectory, inputs: readonly Tr
   });
   const ledgerIds = [...new Set(checked.flatMap((c) => (c.ok ? [c.checked.ledgerId] : [])))];
   if (ledgerIds.length === 0) return checked;
-  const facts = await directory.facts(ledgerIds);
+  const facts = await directory.visible(scope, ledgerIds);
   return checked.map((c): Checked => {
     if (!c.ok) return c;
     const { ledgerId, request } = c.checked;

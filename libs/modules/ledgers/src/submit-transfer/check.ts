@@ -1,5 +1,5 @@
 import { currencies } from '@tally/currencies';
-import { checkClientKey, checkMetadata, checkUuid, Violations } from '@tally/platform';
+import { checkClientKey, checkMetadata, checkUuid, ownerFor, Violations, type TenantScope } from '@tally/platform';
 import type { LedgersIntake } from '../internal/intake.js';
 import type { LedgerDirectory } from '../internal/ledger-directory.js';
 import { requireCurrencies } from '../internal/ledger-store.js';
@@ -62,11 +62,24 @@ export function checkTransferFields(input: TransferInput): CheckedTransfer {
  * one, the source first) and have the currency enabled (FAILED_PRECONDITION
  * CURRENCY_NOT_ENABLED naming the ledger), and records it. Throws the refusal.
  */
-export async function submitTransfer<Operation>(directory: LedgerDirectory, intake: LedgersIntake<Operation>, input: TransferInput): Promise<Operation> {
+export async function submitTransfer<Operation>(
+  directory: LedgerDirectory,
+  intake: LedgersIntake<Operation>,
+  input: TransferInput,
+  scope: TenantScope,
+): Promise<Operation> {
   const checked = checkTransferFields(input);
-  await requireCurrencies(directory, [checked.fromLedgerId, checked.toLedgerId], [checked.request.currency]);
+  // Both ledgers in the caller's tenant: a transfer to another tenant's ledger finds no ledger.
+  await requireCurrencies(directory, scope, [checked.fromLedgerId, checked.toLedgerId], [checked.request.currency]);
   const [admission] = await intake.accept([
-    { kind: 'TRANSFER', ledgerId: checked.fromLedgerId, toLedgerId: checked.toLedgerId, transactionId: checked.transactionId, request: { ...checked.request } },
+    {
+      kind: 'TRANSFER',
+      ledgerId: checked.fromLedgerId,
+      toLedgerId: checked.toLedgerId,
+      transactionId: checked.transactionId,
+      tenant: ownerFor(scope),
+      request: { ...checked.request },
+    },
   ]);
   if (!admission!.ok) throw admission!.error;
   return admission!.operation;

@@ -40,6 +40,7 @@ interface NewRow {
   readonly partition: number;
   readonly request: Readonly<Record<string, unknown>>;
   readonly request_hash: string;
+  readonly tenant: string | null;
 }
 
 /**
@@ -68,6 +69,7 @@ export async function acceptOperations(sql: Sql, specs: readonly OperationSpec[]
     partition: partitionOf(spec.ledgerId, partitions),
     request: spec.request,
     request_hash: requestHash(spec),
+    tenant: spec.tenant,
   }));
   const inserted = await sql.query<{ accepted_id: string; accepted_seq: string; accepted_create_time: Date; accepted_update_time: Date }>(ACCEPT, [
     JSON.stringify(rows),
@@ -103,6 +105,7 @@ function pendingOperation(row: NewRow, stored: { create_time: Date; update_time:
     status: 'PENDING',
     ledgerId: row.ledger_id,
     toLedgerId: row.to_ledger_id,
+    tenant: row.tenant,
     transactionId: row.transaction_id,
     version: 1n,
     steps: [],

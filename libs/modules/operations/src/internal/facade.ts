@@ -1,4 +1,4 @@
-import { Coalescer, notFound, TallyError, transientKind, type Database } from '@tally/platform';
+import { Coalescer, isVisibleTo, notFound, TallyError, transientKind, type Database, type PageTokens, type TenantScope } from '@tally/platform';
 import { endedOperations, inFlight, type AuditedOperation } from './audit-view.js';
 import { acceptOperations, MAX_ACCEPT_BATCH, type AcceptOutcome, type OperationSpec } from './accept.js';
 import { cancelOperation } from './cancel-operation.js';
@@ -10,9 +10,11 @@ import { listRequeueable, requeueOperation } from './requeue.js';
 import type { ListOperationsInput, Operation } from './types.js';
 
 export interface OperationsFacade {
-  getOperation(operationId: string): Promise<Operation>;
+  /** Throws NOT_FOUND for an unknown operation and for another tenant's. */
+  getOperation(operationId: string, scope: TenantScope): Promise<Operation>;
   listOperations(input: ListOperationsInput): Promise<{ items: Operation[]; nextPageToken: string }>;
-  cancelOperation(operationId: string): Promise<Operation>;
+  /** Cancels a PENDING operation; NOT_FOUND as getOperation. */
+  cancelOperation(operationId: string, scope: TenantScope): Promise<Operation>;
   /**
    * Records validated requests as PENDING operations (committed before this resolves) and
    * queues them; one outcome per spec, in order. Submits that arrive while a commit is in
@@ -35,6 +37,7 @@ export interface OperationsDeps {
   /** Where committed changes go for watchers. */
   readonly feed: StatusFeed;
   readonly partitions: number;
+  readonly pageTokens: PageTokens;
   /** This process's own worker (TALLY_ROLE=all), once it runs. */
   readonly localWorker?: () => LocalWorker | undefined;
 }
@@ -99,14 +102,18 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
 
   const read = createOperationReader(deps.db.sql);
 
+  async function getOperation(id: string, scope: TenantScope): Promise<Operation> {
+    const operation = await read(validateOperationId(id));
+    if (!operation || !isVisibleTo(scope, operation.tenant)) throw notFound('operation', id);
+    return operation;
+  }
+
   return {
-    async getOperation(id) {
-      const operation = await read(validateOperationId(id));
-      if (!operation) throw notFound('operation', id);
-      return operation;
-    },
-    listOperations: (input) => listOperations(deps.db.em(), input),
-    async cancelOperation(id) {
+    getOperation,
+    listOperations: (input) => listOperations(deps.db.em(), deps.pageTokens, input),
+    async cancelOperation(id, scope) {
+      // The tenant never changes: checked before, it holds when the cancel commits.
+      if (scope.tenant !== null) await getOperation(id, scope);
       const cancelled = await cancelOperation(deps.db.em(), id);
       deps.feed.publish([{ operation: cancelled }]);
       return cancelled;

@@ -12,6 +12,7 @@ export function toOperation(row: OperationRow): Operation {
     status: visibleStatus(row),
     ledgerId: row.ledgerId,
     toLedgerId: row.toLedgerId,
+    tenant: row.tenant,
     transactionId: row.transactionId,
     version: row.version,
     steps: stepsFromJson(row.steps),
@@ -33,7 +34,7 @@ function visibleStatus(row: OperationRow): OperationRow['status'] {
  * the worker, which asks for it) and its hash (read only when a transaction id is reused).
  */
 export const OPERATION_COLUMNS =
-  'id, seq, kind, status, ledger_id, transaction_id, partition, version, steps, result, error, attempts, create_time, update_time, pruned_time, stage, progress, to_ledger_id';
+  'id, seq, kind, status, ledger_id, transaction_id, partition, version, steps, result, error, attempts, create_time, update_time, pruned_time, stage, progress, to_ledger_id, tenant';
 
 /** `a, b` as `o.a, o.b`: the columns of one table in a statement that joins another. */
 export function prefixed(alias: string, columns: string): string {
@@ -66,6 +67,7 @@ export function fromColumns(r: Record<string, unknown>): OperationRow {
     stage: Number(r['stage']),
     progress: (r['progress'] ?? {}) as OperationRow['progress'],
     toLedgerId: (r['to_ledger_id'] ?? null) as string | null,
+    tenant: (r['tenant'] ?? null) as string | null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ChannelHub, Database, Logger, Redis } from '@tally/platform';
+import type { ChannelHub, Database, Logger, PageTokens, Redis } from '@tally/platform';
 import { createOperationsFacade, type LocalWorker, type OperationsFacade } from './facade.js';
 import { FeedHub } from './feed/feed-hub.js';
 import { createStatusFeed } from './feed/status-feed.js';
@@ -22,6 +22,8 @@ export interface OperationsModuleDeps {
   readonly redisUrl: string;
   readonly partitions: number;
   readonly logger: Logger;
+  /** Signs ListOperations' page tokens. */
+  readonly pageTokens: PageTokens;
   /**
    * An API process's subscriptions: given them, the module follows the status feed and serves
    * watches (`watcher`). Tools and worker-only processes leave it out.
@@ -59,7 +61,7 @@ export function openOperations(deps: OperationsModuleDeps): OperationsModule {
   const feedHub = deps.channels && new FeedHub({ channels: deps.channels, origin: randomUUID(), logger });
   const feed = createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) });
   let localWorker: LocalWorker | undefined;
-  const facade = createOperationsFacade({ db, queues, feed, partitions, localWorker: () => localWorker });
+  const facade = createOperationsFacade({ db, queues, feed, partitions, pageTokens: deps.pageTokens, localWorker: () => localWorker });
   const watcher = feedHub && createOperationWatcher({ feed: feedHub, read: createOperationReader(db.sql), logger });
   return {
     facade,

@@ -1,5 +1,5 @@
 import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
-import { checkPageSize, checkUuid, decodePageToken, encodePageToken, isInt64Digits, Violations } from '@tally/platform';
+import { checkPageSize, checkUuid, isInt64Digits, tenantQueryPart, Violations, type PageTokens } from '@tally/platform';
 import { toOperation } from './operation-store.js';
 import { OperationEntity, type OperationRow } from './schema.js';
 import type { OperationStatus } from './status.js';
@@ -22,16 +22,19 @@ function statusFilter(status: OperationStatus): FilterQuery<OperationRow> {
 /** Newest first (by acceptance order), filtered by ledger (either ledger of a transfer), status and kind. */
 export async function listOperations(
   em: EntityManager,
+  tokens: PageTokens,
   input: ListOperationsInput,
 ): Promise<{ items: Operation[]; nextPageToken: string }> {
   const v = new Violations();
   if (input.ledgerId !== '') checkUuid(v, 'ledger_id', input.ledgerId);
   const pageSize = checkPageSize(v, input.pageSize);
-  const query = `operations:${input.ledgerId}:${input.status ?? ''}:${input.kind ?? ''}`;
-  const before = decodePageToken(v, query, input.pageToken, isInt64Digits);
+  const query = `operations:${tenantQueryPart(input.scope)}:${input.ledgerId}:${input.status ?? ''}:${input.kind ?? ''}`;
+  const before = tokens.decode(v, query, input.pageToken, isInt64Digits);
   v.throwIfAny();
   const filters: Array<FilterQuery<OperationRow>> = [
     { prunedTime: null },
+    // Another tenant's operations are not there at all, also on a ledger id the caller guessed.
+    ...(input.scope.tenant === null ? [] : [{ tenant: input.scope.tenant }]),
     ...(input.status === null ? [] : [statusFilter(input.status)]),
     ...(input.kind === null ? [] : [{ kind: input.kind }]),
     ...(before === undefined ? [] : [{ seq: { $lt: before } }]),
@@ -50,6 +53,6 @@ export async function listOperations(
   const last = pageRows.at(-1);
   return {
     items: pageRows.map(toOperation),
-    nextPageToken: rows.length > pageSize && last ? encodePageToken(query, last.seq) : '',
+    nextPageToken: rows.length > pageSize && last ? tokens.encode(query, last.seq) : '',
   };
 }

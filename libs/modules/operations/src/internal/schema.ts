@@ -52,6 +52,8 @@ export interface OperationRow {
   progress: Record<string, unknown>;
   /** A transfer's target ledger; null for other kinds. */
   toLedgerId: string | null;
+  /** The tenant the operation was submitted for (its ledgers'); null with auth off. */
+  tenant: string | null;
 }
 
 export const OperationEntity = new EntitySchema<OperationRow>({
@@ -79,6 +81,7 @@ export const OperationEntity = new EntitySchema<OperationRow>({
     stage: { type: 'smallint' },
     progress: { type: 'json' },
     toLedgerId: { type: 'uuid', nullable: true },
+    tenant: { type: 'text', nullable: true },
   },
 });
 
@@ -361,6 +364,40 @@ class OperationsRetentionKeepsStatus extends Migration {
   }
 }
 
+/**
+ * An operation carries the tenant it was submitted for (that of its ledgers, see docs/security.md),
+ * so that one tenant's ListOperations and operation reads never show another's, without asking
+ * the ledgers module. Accepting records it; nothing changes it afterwards.
+ */
+class OperationsTenant extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table operations.operation add column tenant text`);
+    this.addSql(`create index operation_tenant_seq on operations.operation (tenant, seq)`);
+    this.addSql(`
+      create or replace function operations.accept(ops jsonb)
+      returns table (accepted_id uuid, accepted_seq bigint, accepted_create_time timestamptz, accepted_update_time timestamptz)
+      language plpgsql as $$
+      begin
+        -- Ledger after ledger in id order: two transactions accepting for the same ledgers never deadlock.
+        perform pg_advisory_xact_lock(hashtextextended(l.ledger_id::text, 0))
+           from (select distinct x.ledger_id from jsonb_to_recordset(ops) as x(ledger_id uuid) order by 1) as l;
+        return query
+          with inserted as (
+            insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash, tenant)
+            select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash, x.tenant
+              from jsonb_to_recordset(ops) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
+                                                partition int, request jsonb, request_hash text, tenant text)
+             order by x.ord
+            on conflict (ledger_id, transaction_id) do nothing
+            returning operation.id, operation.seq, operation.partition, operation.create_time, operation.update_time
+          ), queued as (
+            insert into operations.queue (partition, seq, id) select i.partition, i.seq, i.id from inserted i
+          )
+          select i.id, i.seq, i.create_time, i.update_time from inserted i;
+      end $$`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
@@ -371,6 +408,7 @@ export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0007-expect-rows', class: OperationsExpectRows },
   { name: 'operations-0008-queue-by-seq', class: OperationsQueueBySeq },
   { name: 'operations-0009-retention-keeps-status', class: OperationsRetentionKeepsStatus },
+  { name: 'operations-0010-tenant', class: OperationsTenant },
 ];
 
 export const operationsEntities = [OperationEntity] as const;

@@ -1,4 +1,4 @@
-import type { BalanceChange, OperationError, OperationStep } from '@tally/platform';
+import type { BalanceChange, OperationError, OperationStep, TenantScope } from '@tally/platform';
 import type { OperationKind, OperationStatus } from './status.js';
 
 export type { BalanceChange, OperationError, OperationStep };
@@ -14,6 +14,8 @@ export interface Operation {
   readonly ledgerId: string;
   /** A transfer's target ledger; null for other kinds. */
   readonly toLedgerId: string | null;
+  /** Whose it is: the tenant of its ledgers (null when submitted with auth off). */
+  readonly tenant: string | null;
   readonly transactionId: string;
   /** 1 when accepted; grows by one with every change. */
   readonly version: bigint;
@@ -26,8 +28,10 @@ export interface Operation {
 }
 
 export interface ListOperationsInput {
-  /** Empty for every ledger. */
+  /** Empty for every ledger (of the caller's tenant). */
   readonly ledgerId: string;
+  /** Whose operations are listed. */
+  readonly scope: TenantScope;
   readonly status: OperationStatus | null;
   readonly kind: OperationKind | null;
   readonly pageSize: number;

@@ -6,7 +6,7 @@ import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/proto
 import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { MethodOptions } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
-import type { BadRequest, ErrorInfo, ResourceInfo } from "../../google/rpc/error_details_pb.js";
+import type { BadRequest, ErrorInfo, QuotaFailure, ResourceInfo, RetryInfo } from "../../google/rpc/error_details_pb.js";
 import { file_google_rpc_error_details } from "../../google/rpc/error_details_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tally/v1/options.proto.
  */
 export const file_tally_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0YWxseS92MS9vcHRpb25zLnByb3RvEgh0YWxseS52MSKbAQoQRXJyb3JEZXRhaWxUeXBlcxIrCgtiYWRfcmVxdWVzdBgBIAEoCzIWLmdvb2dsZS5ycGMuQmFkUmVxdWVzdBIpCgplcnJvcl9pbmZvGAIgASgLMhUuZ29vZ2xlLnJwYy5FcnJvckluZm8SLwoNcmVzb3VyY2VfaW5mbxgDIAEoCzIYLmdvb2dsZS5ycGMuUmVzb3VyY2VJbmZvKpEBChFQcm9jZXNzaW5nUGF0dGVybhIiCh5QUk9DRVNTSU5HX1BBVFRFUk5fVU5TUEVDSUZJRUQQABIbChdQUk9DRVNTSU5HX1BBVFRFUk5fU1lOQxABEhwKGFBST0NFU1NJTkdfUEFUVEVSTl9BU1lOQxACEh0KGVBST0NFU1NJTkdfUEFUVEVSTl9TVFJFQU0QAzpXCgdwYXR0ZXJuEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIbLnRhbGx5LnYxLlByb2Nlc3NpbmdQYXR0ZXJuUgdwYXR0ZXJuYgZwcm90bzM", [file_google_protobuf_descriptor, file_google_rpc_error_details]);
+  fileDesc("ChZ0YWxseS92MS9vcHRpb25zLnByb3RvEgh0YWxseS52MSL3AQoQRXJyb3JEZXRhaWxUeXBlcxIrCgtiYWRfcmVxdWVzdBgBIAEoCzIWLmdvb2dsZS5ycGMuQmFkUmVxdWVzdBIpCgplcnJvcl9pbmZvGAIgASgLMhUuZ29vZ2xlLnJwYy5FcnJvckluZm8SLwoNcmVzb3VyY2VfaW5mbxgDIAEoCzIYLmdvb2dsZS5ycGMuUmVzb3VyY2VJbmZvEikKCnJldHJ5X2luZm8YBCABKAsyFS5nb29nbGUucnBjLlJldHJ5SW5mbxIvCg1xdW90YV9mYWlsdXJlGAUgASgLMhguZ29vZ2xlLnJwYy5RdW90YUZhaWx1cmUqkQEKEVByb2Nlc3NpbmdQYXR0ZXJuEiIKHlBST0NFU1NJTkdfUEFUVEVSTl9VTlNQRUNJRklFRBAAEhsKF1BST0NFU1NJTkdfUEFUVEVSTl9TWU5DEAESHAoYUFJPQ0VTU0lOR19QQVRURVJOX0FTWU5DEAISHQoZUFJPQ0VTU0lOR19QQVRURVJOX1NUUkVBTRADKlAKBVNjb3BlEhUKEVNDT1BFX1VOU1BFQ0lGSUVEEAASDgoKU0NPUEVfUkVBRBABEg8KC1NDT1BFX1dSSVRFEAISDwoLU0NPUEVfQURNSU4QAzpXCgdwYXR0ZXJuEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoDjIbLnRhbGx5LnYxLlByb2Nlc3NpbmdQYXR0ZXJuUgdwYXR0ZXJuOkcKBXNjb3BlEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuo4DIAEoDjIPLnRhbGx5LnYxLlNjb3BlUgVzY29wZWIGcHJvdG8z", [file_google_protobuf_descriptor, file_google_rpc_error_details]);
 
 /**
  * ErrorDetailTypes names the detail messages Tally attaches to error statuses (in
@@ -46,6 +46,20 @@ export type ErrorDetailTypes = Message<"tally.v1.ErrorDetailTypes"> & {
    * @generated from field: google.rpc.ResourceInfo resource_info = 3;
    */
   resourceInfo?: ResourceInfo;
+
+  /**
+   * RESOURCE_EXHAUSTED: how long to wait before calling again.
+   *
+   * @generated from field: google.rpc.RetryInfo retry_info = 4;
+   */
+  retryInfo?: RetryInfo;
+
+  /**
+   * RESOURCE_EXHAUSTED: which budget was spent (`read`, `write`, `watches`, `in_flight`) and by whom.
+   *
+   * @generated from field: google.rpc.QuotaFailure quota_failure = 5;
+   */
+  quotaFailure?: QuotaFailure;
 };
 
 /**
@@ -101,10 +115,61 @@ export const ProcessingPatternSchema: GenEnum<ProcessingPattern> = /*@__PURE__*/
   enumDesc(file_tally_v1_options, 0);
 
 /**
+ * Scope is what an API key must carry to call an RPC (`authorization: Bearer <key>`). Every
+ * Tally RPC declares one with the `tally.v1.scope` method option; the server refuses to start
+ * when one is missing. A key without the scope gets PERMISSION_DENIED.
+ *
+ * @generated from enum tally.v1.Scope
+ */
+export enum Scope {
+  /**
+   * Not declared: the server refuses to serve such an RPC.
+   *
+   * @generated from enum value: SCOPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Reading: Get*, List*, Watch*, rates and quotes.
+   *
+   * @generated from enum value: SCOPE_READ = 1;
+   */
+  READ = 1,
+
+  /**
+   * Changing: creating ledgers, enabling currencies, submits, cancels.
+   *
+   * @generated from enum value: SCOPE_WRITE = 2;
+   */
+  WRITE = 2,
+
+  /**
+   * Operating: requeueing failed operations, auditing the books.
+   *
+   * @generated from enum value: SCOPE_ADMIN = 3;
+   */
+  ADMIN = 3,
+}
+
+/**
+ * Describes the enum tally.v1.Scope.
+ */
+export const ScopeSchema: GenEnum<Scope> = /*@__PURE__*/
+  enumDesc(file_tally_v1_options, 1);
+
+/**
  * The processing pattern of the RPC. Required on every Tally RPC.
  *
  * @generated from extension: tally.v1.ProcessingPattern pattern = 51001;
  */
 export const pattern: GenExtension<MethodOptions, ProcessingPattern> = /*@__PURE__*/
   extDesc(file_tally_v1_options, 0);
+
+/**
+ * The scope a caller's API key needs for the RPC. Required on every Tally RPC.
+ *
+ * @generated from extension: tally.v1.Scope scope = 51002;
+ */
+export const scope: GenExtension<MethodOptions, Scope> = /*@__PURE__*/
+  extDesc(file_tally_v1_options, 1);
 

@@ -87,22 +87,28 @@ const UPSERT_SYSTEM_ACCOUNTS = statement(
    returning id, kind, currency::text as currency, balance`,
 );
 
-/** The accounts found through their primary key (`= any`), not by joining the list to the table. */
+/**
+ * The accounts found through their primary key (`= any`), not by joining the list to the table.
+ * Balances are `numeric`: a system account's may lie beyond int64 (ledgers-0005).
+ */
 const UPDATE_BALANCES = statement(
   'ledgers_book_balances',
   `update ledgers.account a set balance = x.balance, update_time = now()
-     from jsonb_to_recordset($1::jsonb) as x(id bigint, balance bigint)
+     from jsonb_to_recordset($1::jsonb) as x(id bigint, balance numeric)
     where a.id = any($2::bigint[]) and a.id = x.id and a.balance <> x.balance`,
 );
 
-/** Two entries per posting, numbered in the batch's order; each posting gets the next posting id. */
+/**
+ * Two entries per posting, numbered in the batch's order; each posting gets the next posting id.
+ * An amount is within int64 (a ledger's delta); a system entry's balance after may not be.
+ */
 const INSERT_ENTRIES = statement(
   'ledgers_book_entries',
   `with postings as (select n - 1 as posting, nextval('ledgers.posting_id_seq') as id from generate_series(1, $1::int) as n)
    insert into ledgers.entry (posting_id, account_id, ledger_id, operation_id, transaction_id, currency, amount, balance_after)
    select p.id, x.account_id, x.ledger_id, x.operation_id, x.transaction_id, x.currency, x.amount, x.balance_after
      from jsonb_to_recordset($2::jsonb) as x(ord int, posting int, account_id bigint, ledger_id uuid, operation_id uuid,
-                                            transaction_id text, currency text, amount bigint, balance_after bigint)
+                                            transaction_id text, currency text, amount bigint, balance_after numeric)
      join postings p on p.posting = x.posting
     order by x.ord`,
 );

@@ -70,12 +70,30 @@ describe('booking decisions', () => {
     expect(decision.results[2]).toMatchObject({ ok: true, balanceChanges: [{ balanceAfter: 5n }] });
   });
 
-  it('refuses a balance leaving int64, on the ledger or on the system account', () => {
+  it("refuses a ledger's balance leaving int64", () => {
     const nearTop = decideBookings(books({ a: { balance: money.INT64_MAX - 1n } }), [booking(leg(A, 'EUR', 2n)), booking(leg(A, 'EUR', 1n))]);
-    expect(nearTop.results[0]).toMatchObject({ ok: false, error: { code: 'BALANCE_OUT_OF_RANGE' } });
+    expect(nearTop.results[0]).toMatchObject({ ok: false, error: { code: 'BALANCE_OUT_OF_RANGE', details: { ledger_id: A, currency: 'EUR', amount: '2' } } });
     expect(nearTop.results[1]).toMatchObject({ ok: true, balanceChanges: [{ balanceAfter: money.INT64_MAX }] });
-    const systemAtBottom = decideBookings(books({ external: money.INT64_MIN }), [booking(leg(A, 'EUR', 1n))]);
-    expect(systemAtBottom.results[0]).toMatchObject({ ok: false, error: { code: 'BALANCE_OUT_OF_RANGE' } });
+    const overdrawn = decideBookings(books({ a: { balance: money.INT64_MIN + 1n, overdraftAllowed: true } }), [booking(leg(A, 'EUR', -2n)), booking(leg(A, 'EUR', -1n))]);
+    expect(overdrawn.results.map((r) => r.ok)).toEqual([false, true]);
+    expect(overdrawn.balances.get('1')).toBe(money.INT64_MIN);
+  });
+
+  it("never refuses a ledger because of the system account's balance: it goes past int64 as far as the ledgers take it", () => {
+    // The shard's EXTERNAL account already holds another ledger's int64 max credit.
+    const decision = decideBookings(books({ external: money.INT64_MIN + 1n }), [
+      booking(leg(A, 'EUR', 1n)),
+      booking(leg(B, 'EUR', money.INT64_MAX - 50n)),
+      booking(leg(A, 'EUR', -101n)),
+    ]);
+    expect(decision.results.map((r) => r.ok)).toEqual([true, true, true]);
+    const beyond = money.INT64_MIN - money.INT64_MAX;
+    expect(decision.postings.map((p) => [p.ledgerBalanceAfter, p.systemBalanceAfter])).toEqual([
+      [101n, money.INT64_MIN],
+      [money.INT64_MAX, beyond + 50n],
+      [0n, beyond + 151n],
+    ]);
+    expect(decision.balances.get('10')).toBe(beyond + 151n);
   });
 
   it('passes a refusal decided earlier through untouched, writing nothing', () => {

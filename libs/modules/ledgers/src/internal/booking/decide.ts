@@ -12,7 +12,12 @@ import type { BalanceChange, OperationError } from '@tally/platform';
  * - the ledger's account must exist and be enabled, unless the leg restores money to where it
  *   came from (a restore is never refused for a currency disabled since);
  * - without overdraft, no debit may take the balance below zero;
- * - no balance, the system account's included, may leave the int64 range;
+ * - no ledger's balance may leave the int64 range (the API's, and its own limit);
+ * - a system account's balance has no limit: it is the sum of what every ledger of the shard
+ *   moved through it (N ledgers can hold N times int64 max between them, and flows in one
+ *   shard and out of another grow it further still), so bounding it would let one ledger's
+ *   activity refuse another's (issue #9). It is stored as an unbounded `numeric`
+ *   (ledgers-0005); only the ledger side of a posting is ever shown to a caller;
  * - later legs and operations see the balances the earlier ones left.
  */
 
@@ -106,8 +111,8 @@ export function decideBookings(books: LockedBooks, bookings: readonly Booking[])
           amount: (-leg.delta).toString(),
         });
       }
-      if (!money.isInt64(next) || !money.isInt64(counterNext)) {
-        return refuse('BALANCE_OUT_OF_RANGE', `the ${leg.currency} balance would leave the int64 range`, {
+      if (!money.isInt64(next)) {
+        return refuse('BALANCE_OUT_OF_RANGE', `the ${leg.currency} balance of ledger ${leg.ledgerId} would leave the int64 range`, {
           ledger_id: leg.ledgerId,
           currency: leg.currency,
           amount: leg.delta.toString(),

@@ -32,6 +32,8 @@ export interface OperationJson {
   status: OperationStatus;
   ledgerId: string;
   toLedgerId: string | null;
+  /** Absent in messages of a version that did not carry it. */
+  tenant?: string | null;
   transactionId: string;
   version: string;
   steps: StoredStep[];
@@ -66,6 +68,7 @@ export function operationToJson(op: Operation): OperationJson {
     status: op.status,
     ledgerId: op.ledgerId,
     toLedgerId: op.toLedgerId,
+    tenant: op.tenant,
     transactionId: op.transactionId,
     version: op.version.toString(),
     steps: stepsToJson(op.steps),
@@ -84,6 +87,7 @@ export function operationFromJson(json: OperationJson): Operation {
     status: json.status,
     ledgerId: json.ledgerId,
     toLedgerId: json.toLedgerId ?? null,
+    tenant: json.tenant ?? null,
     transactionId: json.transactionId,
     version: BigInt(json.version),
     steps: stepsFromJson(json.steps),

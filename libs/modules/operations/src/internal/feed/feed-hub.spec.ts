@@ -14,6 +14,7 @@ function operation(id: string, ledgerId: string, version: bigint, toLedgerId: st
   return {
     id,
     kind: toLedgerId ? 'TRANSFER' : 'TRANSACTION',
+    tenant: null,
     status: 'COMPLETED',
     ledgerId,
     toLedgerId,

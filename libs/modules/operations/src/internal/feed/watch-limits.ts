@@ -4,7 +4,7 @@ import { TallyError } from '@tally/platform';
 export interface WatchLimits {
   /** Open watches on this process, all clients together. */
   readonly maxWatches: number;
-  /** Open watches of one client (the `x-client-id` it sends, or `anonymous`). */
+  /** Open watches of one caller (its API key, or its address when auth is off). */
   readonly maxWatchesPerClient: number;
   /** Events waiting for one slow watcher; past this the watch drops them and resyncs. */
   readonly maxBufferedEvents: number;

@@ -200,21 +200,35 @@ export class ApplyLoop {
     const held = this.options.held();
     let batch = await this.takeClaimedAhead(held);
     if (held.length === 0) return 0;
-    // Operations already PROCESSING in these partitions come first: a previous holder died, or
-    // a batch of ours rolled back; either way they are older than anything still PENDING.
-    if (batch.length === 0 && this.resumeNeeded) {
-      this.resumeNeeded = false;
-      const left = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
-      if (left.length === maxBatchOps) this.resumeNeeded = true; // more may be left
-      if (left.length > 0) this.log.info({ count: left.length }, 'resuming operations left PROCESSING');
-      batch = await this.resumeLeft(left);
-    }
-    if (batch.length === 0) {
+    for (let outage = 1; batch.length === 0; outage++) {
+      // Operations already PROCESSING in these partitions come first: a previous holder died, a
+      // batch of ours rolled back, or a claim of ours committed with its answer lost; either way
+      // they are older than anything still PENDING.
+      if (this.resumeNeeded) {
+        this.resumeNeeded = false;
+        const left = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
+        if (left.length === maxBatchOps) this.resumeNeeded = true; // more may be left
+        if (left.length > 0) this.log.info({ count: left.length }, 'resuming operations left PROCESSING');
+        batch = await this.resumeLeft(left);
+        if (batch.length > 0) break;
+      }
       const startedMs = Date.now();
-      batch = await this.withConnectionRetry(() => claimNext(db.sql, held, maxBatchOps));
+      try {
+        batch = await claimNext(db.sql, held, maxBatchOps);
+      } catch (error) {
+        if (transientKind(error) === undefined || this.stopping.signal.aborted) throw error;
+        // The claim may have committed and only its answer been lost (PostgreSQL went away
+        // between the two): what it took is PROCESSING now. Claiming again would skip those and
+        // take later ones, out of their ledgers' order: resume first (found by the chaos run).
+        this.resumeNeeded = true;
+        this.log.warn({ err: String(error), outage }, 'database unavailable while claiming; resuming what the claim may have taken first');
+        await sleep(backoffDelayMs(Math.min(outage, 8), this.options.backoff), this.stopping.signal);
+        continue;
+      }
       if (batch.length < maxBatchOps) this.drained = startedMs;
       this.noteClaimed(batch.length);
       this.options.publish(batch.map((h) => ({ operation: toOperation(h) })));
+      break;
     }
     if (batch.length === 0) return 0;
     // The system accounts this worker books against: a partition it holds, so no other worker

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger, Database, TallyError } from '@tally/platform';
+import { createLogger, Database, EVERY_TENANT, PageTokens, TallyError } from '@tally/platform';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { operationsSchema } from '../../index.js';
 import { cancelOperation } from '../cancel-operation.js';
@@ -10,6 +10,8 @@ import type { ApplyOutcome, OperationToApply } from '@tally/platform';
 import type { Appliers, Preparers } from './appliers.js';
 import { applyHeld, prepareHeld } from './apply-batch.js';
 import { claimNext } from './held-operations.js';
+
+const TOKENS = new PageTokens('a test page token secret');
 
 /**
  * A multi-stage operation handed from one ledger's partition to another's, against the real
@@ -105,9 +107,9 @@ describe('handing an operation to another ledger between stages', () => {
     expect(await queuedIn(id)).toEqual([partitionOf(target, PARTITIONS)]);
     // In flight: shown PROCESSING, listed on the target ledger too, never cancelled.
     expect((await readOperations(db.sql, [id]))[0]?.status).toBe('PROCESSING');
-    const onTarget = await listOperations(db.em(), { ledgerId: target, status: 'PROCESSING', kind: null, pageSize: 10, pageToken: '' });
+    const onTarget = await listOperations(db.em(), TOKENS, { ledgerId: target, scope: EVERY_TENANT, status: 'PROCESSING', kind: null, pageSize: 10, pageToken: '' });
     expect(onTarget.items.map((o) => o.id)).toEqual([id]);
-    expect((await listOperations(db.em(), { ledgerId: target, status: 'PENDING', kind: null, pageSize: 10, pageToken: '' })).items).toEqual([]);
+    expect((await listOperations(db.em(), TOKENS, { ledgerId: target, scope: EVERY_TENANT, status: 'PENDING', kind: null, pageSize: 10, pageToken: '' })).items).toEqual([]);
     const refused = await refusal(cancelOperation(db.em(), id));
     expect(refused).toMatchObject({ code: 'FAILED_PRECONDITION', details: { metadata: { status: 'PROCESSING' } } });
     await expect(
