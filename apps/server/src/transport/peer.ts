@@ -14,10 +14,15 @@ export function peerAddressOf(context: Pick<HandlerContext, 'values'>): string {
   return context.values.get(PEER_ADDRESS);
 }
 
-/** `::ffff:127.0.0.1` and `127.0.0.1` are one client; grpc-js peers carry a port (`ipv4:1.2.3.4:5678`, `ipv6:[::1]:5678`). */
-function normalizeAddress(address: string | undefined): string {
+/**
+ * The host alone: grpc-js peers carry a port (`127.0.0.1:5678`, `[::1]:5678`, or with an
+ * `ipv4:`/`ipv6:` prefix), Node's sockets do not (`::1`); `::ffff:127.0.0.1` is `127.0.0.1`.
+ */
+export function normalizeAddress(address: string | undefined): string {
   if (address === undefined || address === '') return 'unknown';
-  const grpcPeer = /^ipv[46]:\[?([^\]]+?)\]?:\d+$/.exec(address);
-  const host = grpcPeer?.[1] ?? address;
+  const bare = address.replace(/^ipv[46]:/, '');
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(bare);
+  const v4WithPort = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(bare);
+  const host = bracketed?.[1] ?? v4WithPort?.[1] ?? bare;
   return host.startsWith('::ffff:') ? host.slice('::ffff:'.length) : host;
 }
