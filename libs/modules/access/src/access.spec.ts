@@ -21,13 +21,12 @@ describe('API keys, made', () => {
 
   it('carry a tenant and scopes that are checked, naming each bad one', () => {
     expect(checkKeyRequest('acme-eu', ['write', 'read', 'read'])).toEqual({ tenant: 'acme-eu', scopes: ['read', 'write'] });
-    const refused = (() => {
-      try {
-        checkKeyRequest('Acme EU', ['read', 'root']);
-      } catch (error) {
-        return error as TallyError;
-      }
-    })();
+    let refused: TallyError | undefined;
+    try {
+      checkKeyRequest('Acme EU', ['read', 'root']);
+    } catch (error) {
+      refused = error as TallyError;
+    }
     expect(refused?.details.violations?.map((v) => v.field)).toEqual(['tenant', 'scopes[1]']);
     expect(() => checkKeyRequest('acme', [])).toThrow(/scopes: must name at least one/);
   });
