@@ -25,6 +25,23 @@ const BURST_WINDOW_S = 10;
 const WATCH_HEARTBEAT_MS = 10_000;
 const WATCH_LEASE_MS = 30_000;
 const KEY_PREFIX = 'tally:limits';
+/** Callers whose unspent shares a process remembers; past it the oldest is forgotten (its points are simply not used). */
+const MAX_REMEMBERED_SHARES = 10_000;
+
+/**
+ * How many points one Redis round trip takes for a caller: a fiftieth of its per-second rate,
+ * at most 100. Small budgets are then counted call by call (exactly), large ones cheaply.
+ */
+export function shareOf(perSecond: number): number {
+  return Math.max(1, Math.min(100, Math.floor(perSecond / 50)));
+}
+
+interface Share {
+  left: number;
+  expiresAtMs: number;
+  /** A share being taken from Redis: callers that find this wait for it rather than take their own. */
+  taking: Promise<void> | undefined;
+}
 
 /**
  * Takes a watch slot for a caller unless it holds `limit` live ones (expired ones, of processes
@@ -51,6 +68,8 @@ export class CallerLimits {
   /** This process's open watches: watch id → caller id (what the heartbeat re-announces). */
   readonly #watches = new Map<string, string>();
   readonly #localWatches = new Map<string, number>();
+  /** Per budget and caller: points taken from Redis and not yet spent here. */
+  readonly #shares = new Map<string, Share>();
   readonly #heartbeat: NodeJS.Timeout;
 
   constructor(options: CallerLimitsOptions) {
@@ -72,19 +91,68 @@ export class CallerLimits {
     this.#heartbeat.unref();
   }
 
-  /** Counts `points` against the caller's budget; throws RESOURCE_EXHAUSTED when it is spent. */
+  /**
+   * Counts `points` against the caller's budget; throws RESOURCE_EXHAUSTED when it is spent.
+   *
+   * Points are taken from Redis a share at a time (`shareOf`): the calls a share covers are
+   * counted here, in memory, until the share or its second runs out. A busy caller then costs
+   * one Redis round trip per share, not one per call; what a process may hold unspent is at
+   * most one share per caller and budget, for at most the rest of the second.
+   */
   async consume(budget: Budget, callerId: string, points: number): Promise<void> {
+    const key = `${budget}\n${callerId}`;
+    for (;;) {
+      const share = this.#shares.get(key);
+      if (share !== undefined && share.expiresAtMs > Date.now()) {
+        if (share.left >= points) {
+          share.left -= points;
+          return;
+        }
+        if (share.taking !== undefined) {
+          await share.taking;
+          continue;
+        }
+      }
+      const taking = this.#takeShare(budget, callerId, points);
+      this.#shares.set(key, { left: 0, expiresAtMs: Number.POSITIVE_INFINITY, taking: taking.then(() => undefined, () => undefined) });
+      try {
+        const granted = await taking;
+        // The share pays for this call first; what is left serves the next calls here.
+        this.#shares.set(key, { left: granted.points - points, expiresAtMs: Date.now() + granted.forMs, taking: undefined });
+        if (this.#shares.size > MAX_REMEMBERED_SHARES) this.#shares.delete(this.#shares.keys().next().value!);
+        return;
+      } catch (error) {
+        this.#shares.delete(key);
+        throw error;
+      }
+    }
+  }
+
+  /** A share of the caller's budget from Redis (or, if Redis does not answer, from this process's own count). */
+  async #takeShare(budget: Budget, callerId: string, points: number): Promise<{ points: number; forMs: number }> {
     const { shared, local } = this.#budgets[budget];
     const { perSecond, burst } = this.#limits[budget];
+    const wanted = Math.max(points, shareOf(perSecond));
+    const take = async (n: number) => {
+      const res = await answerWithin(shared.consume(callerId, n), REDIS_ANSWER_MS, () => local.consume(callerId, n));
+      return { points: n, forMs: Math.max(1, Math.min(1_000, res.msBeforeNext)) };
+    };
     try {
-      await answerWithin(shared.consume(callerId, points), REDIS_ANSWER_MS, () => local.consume(callerId, points));
+      try {
+        return await take(wanted);
+      } catch (outcome) {
+        // A whole share is more than is left: the call may still fit on its own.
+        if (outcome instanceof RateLimiterRes && wanted > points) return await take(points);
+        throw outcome;
+      }
     } catch (outcome) {
       if (!(outcome instanceof RateLimiterRes)) {
         // Redis failed outright: count here instead.
         await local.consume(callerId, points).catch((res: unknown) => this.#refuseIfSpent(res, budget, callerId, perSecond, burst));
-        return;
+        return { points, forMs: 1 };
       }
       this.#refuseIfSpent(outcome, budget, callerId, perSecond, burst);
+      throw outcome;
     }
   }
 
