@@ -7,7 +7,8 @@
  * provides its applier. A process opens the module with `openOperations`.
  */
 import type { ModuleSchema } from '@tally/platform';
-import { operationsEntities, operationsMigrations } from './internal/schema.js';
+import { operationsMigrations } from './internal/migrations.js';
+import { operationsEntities } from './internal/schema.js';
 
 export { openOperations } from './internal/operations-module.js';
 export type { OperationsModule, OperationsModuleDeps, WorkerOptions } from './internal/operations-module.js';

@@ -2,7 +2,8 @@ import { ChannelHub, createLogger, createRedis, Database, TallyError, type Redis
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 import { createOperationReader, readOperations } from '../operation-store.js';
-import { operationsEntities, operationsMigrations, type StoredResult } from '../schema.js';
+import { operationsMigrations } from '../migrations.js';
+import { operationsEntities, type StoredResult } from '../schema.js';
 import type { OperationStatus } from '../status.js';
 import type { LedgerEvent, Operation } from '../types.js';
 import { FeedHub } from './feed-hub.js';
