@@ -1,6 +1,6 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
 import type { OperationsWorker, WorkerLimits } from '@tally/operations';
-import type { Config, Logger } from '@tally/platform';
+import type { Config, Logger, TenantScope } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 import { CallerLimits } from './access/caller-limits.js';
 import { gateBindings } from './access/gate.js';
@@ -55,9 +55,10 @@ export async function startServer(config: Config, logger: Logger, options: Serve
 
   let api: { grpc: ListeningServer; http: ListeningServer; health: HealthMonitor; stopWatches(): Promise<void> } | undefined;
   if (watcher) {
+    const requireLedger = (ledgerId: string, scope: TenantScope): Promise<void> => ledgers.requireLedger(ledgerId, scope);
     const watches = watchHandlers({
       watcher,
-      requireLedger: (ledgerId, scope) => ledgers.requireLedger(ledgerId, scope),
+      requireLedger,
       requireOperation: async (operationId, scope) => void (await operations.getOperation(operationId, scope)),
     });
     const limits = config.rateLimits && new CallerLimits({ limits: config.rateLimits, redis, logger });
@@ -65,7 +66,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       [
         bindService(LedgerService, ledgerServiceHandlers(ledgers, infra.exchange, logger)),
         bindService(ExchangeService, exchangeServiceHandlers(infra.exchange)),
-        bindService(OperationService, { ...operationServiceHandlers(operations), ...watches }),
+        bindService(OperationService, { ...operationServiceHandlers(operations, requireLedger), ...watches }),
       ],
       { auth: config.auth, access: infra.access, limits, logger },
     );

@@ -5,6 +5,7 @@ import type { LedgerEvent, Operation } from '@tally/operations';
 import type { TenantScope } from '@tally/platform';
 import { callerOf } from '../access/caller.js';
 import { balanceChangeToProto, operationToProto } from './mapping.js';
+import type { RequireLedger } from './operation-service.js';
 
 /** What the handlers need of the operations module's watcher (`OperationWatcher` has it). */
 export interface OperationWatches {
@@ -19,8 +20,7 @@ interface WatchOptions {
 
 export interface WatchHandlerDeps {
   readonly watcher: OperationWatches;
-  /** Throws NOT_FOUND (or INVALID_ARGUMENT) unless the ledger exists and the caller may see it. */
-  requireLedger(ledgerId: string, scope: TenantScope): Promise<void>;
+  readonly requireLedger: RequireLedger;
   /** Throws NOT_FOUND (or INVALID_ARGUMENT) unless the operation exists and the caller may see it. */
   requireOperation(operationId: string, scope: TenantScope): Promise<void>;
 }

@@ -680,7 +680,8 @@ export const OperationService: GenService<{
    * kind.
    *
    * Pattern: sync.
-   * Errors: INVALID_ARGUMENT for a malformed filter, page size or page token.
+   * Errors: INVALID_ARGUMENT for a malformed filter, page size or page token; NOT_FOUND when
+   * ledger_id names a ledger that does not exist or that the caller's tenant does not own.
    *
    * @generated from rpc tally.v1.OperationService.ListOperations
    */
