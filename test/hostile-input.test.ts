@@ -104,15 +104,27 @@ describe('the HTTP port, given hostile input', () => {
     }
   });
 
-  it('refuses a truncated message on a Connect stream with invalid_argument in its end-of-stream message', async () => {
+  it.each([
+    ['a truncated message', 'proto', envelope(0, Buffer.from([0x0a])), ''],
+    ['an envelope cut short', 'proto', envelope(0, Buffer.from([0x0a, 0x01, 0x41])).subarray(0, 7), ''],
+    ['two envelopes', 'proto', Buffer.concat([envelope(0, Buffer.alloc(0)), envelope(0, Buffer.alloc(0))]), ''],
+    ['a compressed envelope without an encoding', 'proto', envelope(1, Buffer.alloc(0)), ''],
+    ['a JSON field the message does not have', 'json', envelope(0, Buffer.from('{"operationId":"x","since":1}')), 'since'],
+  ])('refuses %s on a Connect stream with invalid_argument in its end-of-stream message', async (_, codec, body, field) => {
     const response = await fetch(`${t.httpUrl}/tally.v1.OperationService/WatchOperation`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/connect+proto', 'Connect-Protocol-Version': '1' },
-      body: envelope(0, Buffer.from([0x0a])),
+      headers: { 'Content-Type': `application/connect+${codec}`, 'Connect-Protocol-Version': '1' },
+      body,
     });
+    expect(response.status).toBe(200);
     const end = lastFrame(Buffer.from(await response.arrayBuffer()));
     expect(end.flag & 0x02).toBe(0x02);
-    expect(JSON.parse(end.text)).toMatchObject({ error: { code: 'invalid_argument' } });
+    const { error } = JSON.parse(end.text) as { error: { code: string; details: Array<{ type: string; value: string }> } };
+    expect(error.code).toBe('invalid_argument');
+    const badRequest = error.details.find((d) => d.type === 'google.rpc.BadRequest');
+    expect(badRequest, 'a BadRequest detail').toBeDefined();
+    const violations = fromBinary(BadRequestSchema, Buffer.from(badRequest!.value, 'base64')).fieldViolations;
+    expect(violations.map((v) => v.field)).toEqual([field]);
   });
 
   it('refuses a string that is not UTF-8 in Connect binary, instead of storing U+FFFD', async () => {

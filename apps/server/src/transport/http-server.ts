@@ -20,6 +20,7 @@ import {
   MAX_STREAMS_PER_CONNECTION,
   REQUEST_RECEIVE_TIMEOUT_MS,
 } from './limits.js';
+import { connectStream, isPlainConnectStream, type ConnectStream } from './connect-streams.js';
 import { guardServices } from './processing-patterns.js';
 import { strictJsonOptions } from './strict-json.js';
 import { peerContextValues } from './peer.js';
@@ -103,24 +104,34 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: JSON_OPTIONS,
   });
+  // Connect-protocol server streams take a lean path of their own (connect-streams.ts).
+  const streams = new Map<string, ConnectStream>();
   for (const { methods } of services) {
     for (const guarded of methods) {
       // Each request's JSON is read strictly, its problems named field by field (strict-json.ts).
       const methodOptions = { jsonOptions: strictJsonOptions(guarded.method.input, JSON_OPTIONS) };
       // Two calls so each narrows to a matching method and handler type.
       if (guarded.kind === 'unary') router.rpc(guarded.method, guarded.handler, methodOptions);
-      else router.rpc(guarded.method, guarded.handler, methodOptions);
+      else {
+        router.rpc(guarded.method, guarded.handler, methodOptions);
+        const stream = connectStream(guarded.method, guarded.handler, { ...methodOptions, maxMessageBytes: options.maxMessageBytes });
+        streams.set(`/${guarded.method.parent.typeName}/${guarded.method.name}`, stream);
+      }
     }
   }
   // What connectNodeAdapter does, with each handler wrapped (see unreadable-requests.ts).
   const routes = new Map(router.handlers.map((handler) => [handler.requestPath, refuseUnreadableRequests(handler)]));
   const rpc = (req: Request, res: Response): void => {
-    const handler = routes.get((req.url ?? '').split('?', 1)[0] ?? '');
+    const path = (req.url ?? '').split('?', 1)[0] ?? '';
+    const handler = routes.get(path);
     if (!handler) return sendJson(res, 404, { error: 'not found' });
+    const stream = isPlainConnectStream(req) ? streams.get(path) : undefined;
     // As on the gRPC port (grpc-server.ts afterResets): a request whose stream was reset in the
     // same read as it arrived (an HTTP/2 rapid reset) has gone by then, and costs no handler work.
     setImmediate(() => {
-      if (!gone(req)) serve(handler, req, res);
+      if (gone(req)) return;
+      if (stream) void stream.serve(req, res, peerContextValues(req.socket.remoteAddress));
+      else serve(handler, req, res);
     });
   };
   const serve = (handler: UniversalHandler, req: Request, res: Response): void => {

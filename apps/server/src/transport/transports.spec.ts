@@ -1,6 +1,7 @@
 import { create, fromBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError, createClient, type Transport } from '@connectrpc/connect';
 import {
+  compressionGzip,
   createConnectTransport,
   createGrpcTransport,
   createGrpcWebTransport,
@@ -31,9 +32,11 @@ import { startHttpServer } from './http-server.js';
 import { failure } from './failure.testing.js';
 
 /**
- * One fake OperationService, served by both transports, called by four kinds of client: a
- * native grpc-js client, Connect JSON over HTTP/1.1, gRPC over h2c and gRPC-Web. Every client
- * must see the same answers, errors and stream behaviour.
+ * One fake OperationService, served by both transports, called by six kinds of client: a
+ * native grpc-js client, Connect JSON over HTTP/1.1, Connect binary over h2c, Connect JSON
+ * with compressed requests, gRPC over h2c and gRPC-Web. Every client must see the same
+ * answers, errors and stream behaviour. (Connect streams with uncompressed requests take the
+ * HTTP port's lean path, connect-streams.ts; compressed ones, Connect's own.)
  */
 
 const SECRET = 'postgres://admin:hunter2@db:5432';
@@ -80,7 +83,14 @@ const operations = bindService(OperationService, {
   // listOperations is deliberately not bound: it must answer UNIMPLEMENTED.
 });
 
-const CLIENTS = ['grpc-js, native port', 'Connect JSON, HTTP/1.1', 'gRPC, h2c', 'gRPC-Web, HTTP/1.1'] as const;
+const CLIENTS = [
+  'grpc-js, native port',
+  'Connect JSON, HTTP/1.1',
+  'Connect binary, h2c',
+  'Connect JSON, gzip requests',
+  'gRPC, h2c',
+  'gRPC-Web, HTTP/1.1',
+] as const;
 type ClientKind = (typeof CLIENTS)[number];
 
 interface TestClient {
@@ -184,9 +194,16 @@ beforeAll(async () => {
   httpServer = await startHttpServer({ ...options, maxMessageBytes: 1024 * 1024, corsOrigins: [] });
   const baseUrl = `http://127.0.0.1:${httpServer.port}`;
   const h2c = new Http2SessionManager(baseUrl);
+  const h2cConnect = new Http2SessionManager(baseUrl);
+  const gzipped = { sendCompression: compressionGzip, compressMinBytes: 0 };
   clients
     .set('grpc-js, native port', grpcJsClient(grpcServer.port))
     .set('Connect JSON, HTTP/1.1', connectClient(createConnectTransport({ baseUrl, httpVersion: '1.1' })))
+    .set(
+      'Connect binary, h2c',
+      connectClient(createConnectTransport({ baseUrl, httpVersion: '2', useBinaryFormat: true, sessionManager: h2cConnect }), () => h2cConnect.abort()),
+    )
+    .set('Connect JSON, gzip requests', connectClient(createConnectTransport({ baseUrl, httpVersion: '1.1', ...gzipped })))
     .set('gRPC, h2c', connectClient(createGrpcTransport({ baseUrl, sessionManager: h2c }), () => h2c.abort()))
     .set('gRPC-Web, HTTP/1.1', connectClient(createGrpcWebTransport({ baseUrl, httpVersion: '1.1' })));
 });

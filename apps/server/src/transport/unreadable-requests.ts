@@ -28,9 +28,14 @@ const ENVELOPE_HEADER_BYTES = 5;
 const clientMessage = (reason: string): string => `the request body cannot be read: ${reason}`;
 
 /** The refusal that replaces Connect's INTERNAL, `reason` being Connect's message. */
-function unreadable(reason: string): ConnectError {
+export function unreadable(reason: string): ConnectError {
   const message = clientMessage(reason);
   return badRequest(message, [{ field: '', description: message }]);
+}
+
+/** `error` itself, unless it is Connect's INTERNAL for a body it could not read: then that refusal. */
+export function refusalForUnreadable(error: ConnectError): ConnectError {
+  return error.code === Code.Internal && UNREADABLE.test(error.rawMessage) ? unreadable(error.rawMessage) : error;
 }
 
 /** Error details as the Connect protocol writes them in JSON: type name and base64 message, unpadded. */
