@@ -105,7 +105,7 @@ describe('API keys', () => {
     expect(connectDetails(refused).errorInfo).toMatchObject({ reason: 'SCOPE_MISSING', metadata: { required_scope: 'write' } });
   });
 
-  it("answers tenant A NOT_FOUND for tenant B's ledger and operations on every RPC, and lists none of them", async () => {
+  it("answers tenant A NOT_FOUND for tenant B's ledger, operations and quotes on every RPC, and lists none of them", async () => {
     const a = clients((await createKey(tenant('a'), 'read,write')).key);
     const b = clients((await createKey(tenant('b'), 'read,write')).key);
     const { ledger: theirs } = await b.ledgers.createLedger({ name: 'b books', currencies: ['USD', 'EUR'] });
@@ -118,6 +118,7 @@ describe('API keys', () => {
       currency: 'USD',
     });
     const ledgerId = theirs!.id;
+    const { quote: theirQuote } = await b.exchange.createQuote({ fromCurrency: 'USD', toCurrency: 'EUR', amount: 1n });
     const calls: Array<[string, () => Promise<unknown>]> = [
       ['GetLedger', () => a.ledgers.getLedger({ ledgerId })],
       ['EnableCurrency', () => a.ledgers.enableCurrency({ ledgerId, currency: 'JPY' })],
@@ -133,6 +134,10 @@ describe('API keys', () => {
       ['WatchOperation', () => drain(a.operations.watchOperation({ operationId: theirOp!.id }))],
       ['WatchLedger', () => drain(a.operations.watchLedger({ ledgerId }))],
       ['ListOperations on B', () => a.operations.listOperations({ ledgerId })],
+      [
+        "SubmitExchange with B's quote",
+        () => a.exchange.submitExchange({ ledgerId: mine!.id, transactionId: 'x', fromCurrency: 'USD', toCurrency: 'EUR', amount: 1n, quoteId: theirQuote!.id }),
+      ],
     ];
     for (const [rpc, call] of calls) {
       const refused = await connectRefusal(call());

@@ -49,8 +49,8 @@ export function exchangeServiceHandlers(
       return create(SubmitExchangeResponseSchema, { operation: operationToProto(operation) });
     },
 
-    async createQuote(req) {
-      const quote = await facade.createQuote({ from: req.fromCurrency, to: req.toCurrency, amount: req.amount });
+    async createQuote(req, ctx) {
+      const quote = await facade.createQuote({ from: req.fromCurrency, to: req.toCurrency, amount: req.amount }, scopeOf(ctx));
       return create(CreateQuoteResponseSchema, {
         quote: create(QuoteSchema, { ...quote, expireTime: timestampFromDate(quote.expireTime) }),
       });

@@ -31,7 +31,8 @@ export interface ExchangeFacade<Operation = unknown> {
   /** Every supported ISO 4217 currency, ordered by code. */
   listCurrencies(): readonly Currency[];
   getRate(from: string, to: string): Promise<Rate>;
-  createQuote(input: { from: string; to: string; amount: bigint }): Promise<Quote>;
+  /** A quote for the caller's tenant: another tenant's exchange cannot use it (NOT_FOUND). */
+  createQuote(input: { from: string; to: string; amount: bigint }, scope: TenantScope): Promise<Quote>;
   /** The sum of `balances` in `currency`, each converted at the current rate, rounded half-even once. */
   convertTotal(balances: ReadonlyArray<{ currency: string; amount: bigint }>, currency: string): Promise<ConvertedTotal>;
   /**
@@ -72,7 +73,7 @@ export function createExchangeFacade<Operation>(deps: ExchangeDeps<Operation>): 
       v.throwIfAny();
       return shown(from, to);
     },
-    createQuote: (input) => createQuote(deps.db.em(), source, input, deps.quoteTtlMs),
+    createQuote: (input, scope) => createQuote(deps.db.em(), source, input, deps.quoteTtlMs, scope),
     submitExchange: (input, scope) => submitExchange(deps.db.em(), deps.ledgers, deps.intake, input, scope),
     preparer: rateLocker(source),
     applier: exchangeApplier(deps.ledgers),

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { conversion, currencies } from '@tally/currencies';
-import { TallyError, Violations } from '@tally/platform';
+import { ownerFor, TallyError, Violations, type TenantScope } from '@tally/platform';
 import { v7 as uuidv7 } from 'uuid';
 import type { RateSource } from './rate-source.js';
 
@@ -30,6 +30,7 @@ export async function createQuote(
   rates: RateSource,
   input: { from: string; to: string; amount: bigint },
   quoteTtlMs: number,
+  scope: TenantScope,
 ): Promise<Quote> {
   const v = new Violations();
   checkPair(v, input.from, input.to);
@@ -59,9 +60,19 @@ export async function createQuote(
     expireTime: new Date(Date.now() + quoteTtlMs),
   };
   await em.execute(
-    `insert into exchange.quote (id, from_currency, to_currency, rate, from_amount, to_amount, rate_as_of_time, expire_time)
-     values (?, ?, ?, ?, ?, ?, ?, ?)`,
-    [quote.id, quote.fromCurrency, quote.toCurrency, quote.rate, quote.fromAmount.toString(), quote.toAmount.toString(), sourced.asOf, quote.expireTime],
+    `insert into exchange.quote (id, from_currency, to_currency, rate, from_amount, to_amount, rate_as_of_time, expire_time, tenant)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      quote.id,
+      quote.fromCurrency,
+      quote.toCurrency,
+      quote.rate,
+      quote.fromAmount.toString(),
+      quote.toAmount.toString(),
+      sourced.asOf,
+      quote.expireTime,
+      ownerFor(scope),
+    ],
   );
   return quote;
 }
@@ -79,6 +90,8 @@ export interface QuoteRow {
   /** The request that used it (null for quotes used before exchange-0002). */
   used_by_ledger_id: string | null;
   used_by_transaction_id: string | null;
+  /** Who the quote was made for (null: no tenant, auth off). */
+  tenant: string | null;
 }
 
 /** Why a quote does not fit an exchange, or undefined when it does. */

@@ -39,7 +39,19 @@ class ExchangeQuoteUsedByRequest extends Migration {
   }
 }
 
+/**
+ * The tenant a quote was made for (null with auth off, as for ledgers): another tenant's exchange
+ * naming it is answered NOT_FOUND, as if it did not exist. Quotes made before this migration
+ * belong to no tenant, and so only to callers with auth off.
+ */
+class ExchangeQuoteTenant extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table exchange.quote add column tenant text`);
+  }
+}
+
 export const exchangeMigrations: readonly MigrationObject[] = [
   { name: 'exchange-0001-initial', class: ExchangeInitial },
   { name: 'exchange-0002-quote-used-by-request', class: ExchangeQuoteUsedByRequest },
+  { name: 'exchange-0003-quote-tenant', class: ExchangeQuoteTenant },
 ];

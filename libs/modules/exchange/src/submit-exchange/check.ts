@@ -7,6 +7,7 @@ import {
   checkUuid,
   failedPrecondition,
   notFound,
+  isVisibleTo,
   ownerFor,
   Violations,
   type OperationIntake,
@@ -50,7 +51,7 @@ export async function submitExchange<Operation>(
   input: ExchangeInput,
   scope: TenantScope,
 ): Promise<Operation> {
-  const request = await checkExchange(em, input);
+  const request = await checkExchange(em, input, scope);
   await ledgers.requireCurrencies(input.ledgerId, [request.from_currency, request.to_currency], scope);
   const [admission] = await intake.accept([
     { kind: 'EXCHANGE', ledgerId: input.ledgerId, transactionId: input.transactionId, tenant: ownerFor(scope), request: { ...request } },
@@ -60,7 +61,7 @@ export async function submitExchange<Operation>(
 }
 
 /** Field checks and the quote's; the ledger's currencies are the ledgers module's to check. */
-async function checkExchange(em: EntityManager, input: ExchangeInput): Promise<ExchangeRequest> {
+async function checkExchange(em: EntityManager, input: ExchangeInput, scope: TenantScope): Promise<ExchangeRequest> {
   const v = new Violations();
   checkUuid(v, 'ledger_id', input.ledgerId);
   checkClientKey(v, 'transaction_id', input.transactionId);
@@ -71,7 +72,8 @@ async function checkExchange(em: EntityManager, input: ExchangeInput): Promise<E
   v.throwIfAny();
   if (input.quoteId !== '') {
     const [quote] = await em.execute<QuoteRow[]>(`select * from exchange.quote where id = ?`, [input.quoteId]);
-    if (!quote) throw notFound('quote', input.quoteId);
+    // Another tenant's quote is not there at all, as their ledgers are not.
+    if (!quote || !isVisibleTo(scope, quote.tenant)) throw notFound('quote', input.quoteId);
     const problem = quoteMismatch(quote, input.fromCurrency, input.toCurrency, input.amount.toString());
     if (problem) throw failedPrecondition(problem.code, problem.message, { quote_id: input.quoteId });
     // A retry of the exchange that used the quote goes on to the intake, which answers the

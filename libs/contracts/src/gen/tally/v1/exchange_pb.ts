@@ -456,7 +456,7 @@ export const ExchangeService: GenService<{
    *
    * Pattern: async.
    * Errors: INVALID_ARGUMENT with field violations for bad fields; NOT_FOUND when the ledger
-   * or the quote does not exist; FAILED_PRECONDITION when a currency is not enabled on the
+   * or the quote does not exist (or was made for another tenant); FAILED_PRECONDITION when a currency is not enabled on the
    * ledger, or the quote does not fit the request (QUOTE_MISMATCH), expired (QUOTE_EXPIRED)
    * or was used by another exchange (QUOTE_ALREADY_USED); ALREADY_EXISTS when the
    * transaction_id was used with a different payload.
