@@ -314,6 +314,26 @@ class OperationsTenant extends Migration {
   }
 }
 
+/**
+ * Which worker applies each partition, as PostgreSQL sees it: the fence behind the leases in
+ * Redis. A worker that takes a partition's lease writes itself here before applying it, and its
+ * claims and resumes read this row (FOR SHARE) and take nothing from a partition another worker
+ * has taken since. A lease alone cannot keep a ledger's order when Redis restarts empty: the new
+ * holder may start while the old one still believes it holds the partition (found by the chaos
+ * run). The takeover's update waits for the old holder's claims in flight, so what they took is
+ * PROCESSING, and resumed first, when the new holder starts.
+ */
+class OperationsPartitionOwner extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+      create table operations.partition_owner (
+        partition integer primary key check (partition >= 0),
+        owner text not null,
+        taken_time timestamptz not null default now()
+      )`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
@@ -325,4 +345,5 @@ export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0008-queue-by-seq', class: OperationsQueueBySeq },
   { name: 'operations-0009-retention-keeps-status', class: OperationsRetentionKeepsStatus },
   { name: 'operations-0010-tenant', class: OperationsTenant },
+  { name: 'operations-0011-partition-owner', class: OperationsPartitionOwner },
 ];

@@ -6,7 +6,7 @@ import type { ApplyOutcome } from '@tally/platform';
 import type { Appliers } from './appliers.js';
 import type { OperationRow } from '../schema.js';
 import { applyHeld } from './apply-batch.js';
-import { claimNext, LostOperationError } from './held-operations.js';
+import { claimNext, LostOperationError, takePartition } from './held-operations.js';
 
 /**
  * The guard that keeps two workers from applying one operation twice, against the real
@@ -15,12 +15,16 @@ import { claimNext, LostOperationError } from './held-operations.js';
  */
 const PARTITION = 1020;
 const PARTITIONS = 1_024;
+const OWNER = 'apply-batch-spec';
 let db: Database;
+/** The next operations of the suite's partition, claimed as its owner. */
+const claim = (limit: number) => claimNext(db.sql, { owner: OWNER, partitions: [PARTITION], limit });
 
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger: createLogger('warn') });
   // What the applier does stands for a ledger's balances: a row per operation applied.
   await db.em().getConnection().execute(`create table if not exists public.apply_batch_spec_effect (operation_id uuid not null)`);
+  await takePartition(db.sql, PARTITION, OWNER);
 });
 beforeEach(async () => {
   await db.em().getConnection().execute(`delete from operations.queue where partition = ${PARTITION}`);
@@ -77,7 +81,7 @@ async function statuses(): Promise<string[]> {
 describe('a batch applied by a worker that no longer holds its operations', () => {
   it('commits its effects and its statuses together when every operation is still held', async () => {
     await accepted(2);
-    const batch = await claimNext(db.sql, [PARTITION], 10);
+    const batch = await claim(10);
     const applied = await applyHeld(db.sql, batch, recording, 0, 0, PARTITIONS);
     expect(applied.changes.map((c) => c.operation.status)).toEqual(['COMPLETED', 'COMPLETED']);
     expect((await effects()).sort()).toEqual(batch.map((h) => h.id).sort());
@@ -86,7 +90,7 @@ describe('a batch applied by a worker that no longer holds its operations', () =
 
   it('commits nothing when another worker finished every one of them first', async () => {
     await accepted(2);
-    const batch = await claimNext(db.sql, [PARTITION], 10);
+    const batch = await claim(10);
     for (const held of batch) await finishedElsewhere(held);
     await expect(applyHeld(db.sql, batch, recording, 0, 0, PARTITIONS)).rejects.toBeInstanceOf(LostOperationError);
     expect(await effects()).toEqual([]);
@@ -94,7 +98,7 @@ describe('a batch applied by a worker that no longer holds its operations', () =
 
   it('commits nothing when another worker finished one of them first', async () => {
     await accepted(3);
-    const batch = await claimNext(db.sql, [PARTITION], 10);
+    const batch = await claim(10);
     await finishedElsewhere(batch[1]!);
     await expect(applyHeld(db.sql, batch, recording, 0, 0, PARTITIONS)).rejects.toBeInstanceOf(LostOperationError);
     expect(await effects()).toEqual([]);

@@ -8,7 +8,7 @@ import { LOST_OPERATION_SQLSTATE, type OperationRow, type StoredError, type Stor
 import { assertTransition } from '../status.js';
 import type { BalanceChange, Operation } from '../types.js';
 import type { Appliers, Preparers } from './appliers.js';
-import { bySeq, claimRows, heldRows, LostOperationError } from './held-operations.js';
+import { bySeq, claimRows, heldRows, LostOperationError, type Claim } from './held-operations.js';
 
 /**
  * The worker's database steps for the operations it holds (held-operations.ts takes and gives
@@ -90,11 +90,8 @@ export async function prepareHeld(
   });
 }
 
-/** The partitions to claim the next batch from, in the same transaction (see applyHeld). */
-export interface ClaimAhead {
-  readonly partitions: readonly number[];
-  readonly limit: number;
-}
+/** The next batch's claim, made in the same transaction (see applyHeld). */
+export type ClaimAhead = Claim;
 
 /**
  * Applies the held operations in order, in one transaction: runs of one kind go to that kind's
@@ -131,7 +128,7 @@ export async function applyHeld(
     const finished = finish(tx, batch, outcomes, extraAttempts, partitions);
     // When the transaction fails, its own error is what the caller sees; this one is not awaited.
     finished.catch(() => undefined);
-    const next = claimAhead && claimAhead.partitions.length > 0 ? claimRows(tx, claimAhead.partitions, claimAhead.limit) : undefined;
+    const next = claimAhead && claimAhead.partitions.length > 0 ? claimRows(tx, claimAhead) : undefined;
     return { finished, next };
   }).catch((error: unknown) => {
     throw (error as { code?: unknown }).code === LOST_OPERATION_SQLSTATE ? new LostOperationError(String((error as Error).message)) : error;

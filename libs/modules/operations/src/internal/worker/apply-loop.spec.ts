@@ -7,17 +7,23 @@ import type { ApplyOutcome, OperationToApply } from '@tally/platform';
 import type { Appliers } from './appliers.js';
 import { ApplyLoop } from './apply-loop.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
+import { claimNext, heldByPartitions, takePartition } from './held-operations.js';
 
 /**
  * One apply loop against the real database, on partitions of its own (1010 and 1011: no
  * worker serves them, and no other spec clears them): what it applies, and in which order.
  */
 const PARTITIONS = [1010, 1011];
+/** The worker the loops under test apply for; PostgreSQL records it as the partitions' owner. */
+const OWNER = 'apply-loop-spec';
 const logger = createLogger('silent');
 let db: Database;
 
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger });
+});
+beforeEach(async () => {
+  for (const partition of PARTITIONS) await takePartition(db.sql, partition, OWNER);
 });
 beforeEach(async () => {
   const conn = db.em().getConnection();
@@ -58,12 +64,13 @@ function recording(gate?: () => Promise<void>): { appliers: Appliers; applied: s
   };
 }
 
-function loop(appliers: Appliers, held: readonly number[], limits: { maxBatchOps: number; maxBacklogOps?: number }): ApplyLoop {
+function loop(appliers: Appliers, held: readonly number[], limits: { maxBatchOps: number; maxBacklogOps?: number }, owner = OWNER): ApplyLoop {
   return new ApplyLoop({
     db,
     appliers,
     preparers: {},
     logger,
+    owner,
     held: () => held,
     publish: () => undefined,
     handOff: () => undefined,
@@ -141,5 +148,24 @@ describe('an apply loop', () => {
     await applying.caughtUp(); // worked off: at once
     await applying.stop();
     expect(applied).toHaveLength(12);
+  });
+});
+
+describe('the partition fence in PostgreSQL', () => {
+  it("takes nothing from a partition another worker has taken over, and the new owner applies the old one's claims first", async () => {
+    const partition = PARTITIONS[0]!;
+    const ledger = randomUUID();
+    const [first, second] = [await accepted(ledger, partition), await accepted(ledger, partition)];
+    // The old owner claims the first, then loses the partition without knowing it yet (its
+    // lease vanished with a Redis restarted empty, and another worker took it).
+    expect((await claimNext(db.sql, { owner: OWNER, partitions: [partition], limit: 1 })).map((op) => op.id)).toEqual([first]);
+    await takePartition(db.sql, partition, 'new-owner');
+    expect(await claimNext(db.sql, { owner: OWNER, partitions: [partition], limit: 10 })).toEqual([]);
+    expect(await heldByPartitions(db.sql, OWNER, [partition], 10)).toEqual([]);
+    const { appliers, applied } = recording();
+    const newOwner = loop(appliers, [partition], { maxBatchOps: 10 }, 'new-owner');
+    await newOwner.drain();
+    await newOwner.stop();
+    expect(applied).toEqual([first, second]);
   });
 });

@@ -27,6 +27,8 @@ export interface ApplyLoopOptions {
   readonly appliers: Appliers;
   readonly preparers: Preparers;
   readonly logger: Logger;
+  /** The worker's id: it claims only from partitions PostgreSQL says it owns (operations.partition_owner). */
+  readonly owner: string;
   /** The partitions this worker holds right now. */
   readonly held: () => readonly number[];
   /** Publishes new operation states (and the balance changes they made) after they commit. */
@@ -206,7 +208,7 @@ export class ApplyLoop {
       // they are older than anything still PENDING.
       if (this.resumeNeeded) {
         this.resumeNeeded = false;
-        const left = await this.withConnectionRetry(() => heldByPartitions(db.sql, held, maxBatchOps));
+        const left = await this.withConnectionRetry(() => heldByPartitions(db.sql, this.options.owner, held, maxBatchOps));
         if (left.length === maxBatchOps) this.resumeNeeded = true; // more may be left
         if (left.length > 0) this.log.info({ count: left.length }, 'resuming operations left PROCESSING');
         batch = await this.resumeLeft(left);
@@ -214,7 +216,7 @@ export class ApplyLoop {
       }
       const startedMs = Date.now();
       try {
-        batch = await claimNext(db.sql, held, maxBatchOps);
+        batch = await claimNext(db.sql, { owner: this.options.owner, partitions: held, limit: maxBatchOps });
       } catch (error) {
         if (transientKind(error) === undefined || this.stopping.signal.aborted) throw error;
         // The claim may have committed and only its answer been lost (PostgreSQL went away
@@ -297,7 +299,7 @@ export class ApplyLoop {
         // Not while a partition may hold operations left PROCESSING (one was just taken): those
         // go first, or a ledger's later operation could be applied before its earlier one.
         const ahead =
-          claimAhead && !this.resumeNeeded && !this.stopping.signal.aborted ? { partitions: this.options.held(), limit: this.options.maxBatchOps } : undefined;
+          claimAhead && !this.resumeNeeded && !this.stopping.signal.aborted ? { owner: this.options.owner, partitions: this.options.held(), limit: this.options.maxBatchOps } : undefined;
         const sentMs = Date.now();
         const done = await applyHeld(db.sql, batch, appliers, shard, earlierTries + tries, partitions, ahead);
         this.options.publish(done.changes);

@@ -17,13 +17,34 @@ import type { Operation, OperationError } from '../types.js';
 export const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1);
 export const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): OperationRow[] => rows.map(fromColumns).sort(bySeq);
 
+/**
+ * The partitions of $1 that PostgreSQL says worker $2 owns (operations.partition_owner), their
+ * rows locked FOR SHARE until the statement's transaction ends: a takeover (TAKE_PARTITION)
+ * waits for it, so whatever a claim or resume takes is committed before another worker starts
+ * on the partition. A worker that lost a partition it still believes it holds takes nothing.
+ */
+const OWNED = (partitions: string, owner: string): string =>
+  `select partition from operations.partition_owner where partition = any(${partitions}::int[]) and owner = ${owner} for share`;
+
+/** Makes worker $2 the owner of partition $1 (see OWNED); done when its lease was taken, before it applies anything. */
+const TAKE_PARTITION = statement(
+  'operations_worker_take_partition',
+  `insert into operations.partition_owner (partition, owner) values ($1, $2)
+   on conflict (partition) do update set owner = excluded.owner, taken_time = now()`,
+);
+
+export async function takePartition(sql: Sql, partition: number, owner: string): Promise<void> {
+  await sql.query(TAKE_PARTITION, [partition, owner]);
+}
+
 /** Each queued operation looked up by id (a lateral lookup the planner keeps): the queue is small, the history is not. */
 const HELD = statement(
   'operations_worker_held',
-  `select ${prefixed('o', OPERATION_COLUMNS)}, o.request
+  `with owned as (${OWNED('$1', '$3')})
+   select ${prefixed('o', OPERATION_COLUMNS)}, o.request
      from operations.queue q
      cross join lateral (select * from operations.operation where id = q.id limit 1) as o
-    where q.partition = any($1::int[]) and o.status = 'PROCESSING'
+    where q.partition in (select partition from owned) and o.status = 'PROCESSING'
     order by q.seq
     limit $2`,
 );
@@ -49,10 +70,10 @@ export async function countResumes(sql: Sql, rows: readonly OperationRow[]): Pro
   return heldRows(await sql.query(COUNT_RESUME, [JSON.stringify(rows.map((r) => ({ id: r.id, version: r.version.toString() })))]));
 }
 
-/** Operations these partitions left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
-export async function heldByPartitions(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
+/** Operations these partitions (those `owner` owns) left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
+export async function heldByPartitions(sql: Sql, owner: string, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
   if (partitions.length === 0) return [];
-  return heldRows(await sql.query(HELD, [partitions, limit]));
+  return heldRows(await sql.query(HELD, [partitions, limit, owner]));
 }
 
 /**
@@ -71,12 +92,13 @@ assertTransition(CLAIMABLE, 'PROCESSING');
 
 const CLAIM = statement(
   'operations_worker_claim',
-  `update operations.operation o
+  `with owned as (${OWNED('$1', '$4')})
+   update operations.operation o
       set status = 'PROCESSING', version = o.version + 1, attempts = o.attempts + 1, update_time = now()
     where o.status = '${CLAIMABLE.status}' and o.id in (
       select next.id
-        from unnest($1::int[]) as p(partition)
-        cross join lateral (select id, seq from operations.queue where partition = p.partition order by seq limit $3) as next
+        from owned
+        cross join lateral (select id, seq from operations.queue where partition = owned.partition order by seq limit $3) as next
        order by next.seq
        limit $2)
     returning ${prefixed('o', OPERATION_COLUMNS)}, o.request`,
@@ -90,15 +112,22 @@ const MIN_CLAIM_PER_PARTITION = 64;
  * partition is read for twice its even share (at least MIN_CLAIM_PER_PARTITION): enough for
  * the busiest of a few to fill a batch, without reading `limit` rows of every partition.
  */
-export async function claimNext(sql: Sql, partitions: readonly number[], limit: number): Promise<OperationRow[]> {
-  if (partitions.length === 0) return [];
-  return heldRows(await claimRows(sql, partitions, limit));
+export async function claimNext(sql: Sql, claim: Claim): Promise<OperationRow[]> {
+  if (claim.partitions.length === 0) return [];
+  return heldRows(await claimRows(sql, claim));
+}
+
+/** What a claim takes: up to `limit` operations of those `partitions` that PostgreSQL says `owner` owns. */
+export interface Claim {
+  readonly owner: string;
+  readonly partitions: readonly number[];
+  readonly limit: number;
 }
 
 /** The claim, on its own (committing at once) or deferred in a transaction (see applyHeld). */
-export function claimRows(sql: Sql | SqlTransaction, partitions: readonly number[], limit: number): Promise<Array<Record<string, unknown>>> {
+export function claimRows(sql: Sql | SqlTransaction, { owner, partitions, limit }: Claim): Promise<Array<Record<string, unknown>>> {
   const perPartition = Math.min(limit, Math.max(MIN_CLAIM_PER_PARTITION, Math.ceil((2 * limit) / partitions.length)));
-  const values = [partitions, limit, perPartition];
+  const values = [partitions, limit, perPartition, owner];
   return 'defer' in sql ? sql.defer(CLAIM, values) : sql.query(CLAIM, values);
 }
 

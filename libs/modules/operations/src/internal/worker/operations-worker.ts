@@ -10,6 +10,7 @@ import BeeQueue from 'bee-queue';
 import { queueName, queueSettings, type PartitionJob } from '../queue/partition-queues.js';
 import type { LocalWorker } from '../facade.js';
 import { ApplyLoop } from './apply-loop.js';
+import { takePartition } from './held-operations.js';
 import { DEFAULT_LEASE_POLICY, PartitionLease, type LeasePolicy } from './partition-lease.js';
 
 /**
@@ -119,6 +120,7 @@ export class OperationsWorker implements LocalWorker {
           appliers: options.appliers,
           preparers: options.preparers ?? {},
           logger: this.log,
+          owner: this.workerId,
           held: () => this.heldPartitions.filter((p) => p % loops === i && this.leaseSure(p)),
           publish: (changes) => this.publish(changes),
           handOff: (handed) => this.handOff(handed),
@@ -229,6 +231,19 @@ export class OperationsWorker implements LocalWorker {
       const partition = (offset + i) % partitions;
       const sentAt = this.clock();
       if (this.held.has(partition) || !(await this.lease.acquire(partition))) continue;
+      // The fence in PostgreSQL (operations-0011): from here on the previous holder's claims
+      // take nothing, and what its claims in flight took is PROCESSING, resumed first below.
+      const taken = await takePartition(this.options.db.sql, partition, this.workerId).then(
+        () => true,
+        (error: unknown) => {
+          this.log.warn({ partition, err: String(error) }, 'could not record the partition as ours; giving its lease back');
+          return false;
+        },
+      );
+      if (!taken) {
+        await this.lease.release(partition).catch(() => undefined);
+        continue;
+      }
       this.leaseSent(partition, sentAt);
       this.held.set(partition, this.consume(partition));
       this.loopOf(partition).resume();

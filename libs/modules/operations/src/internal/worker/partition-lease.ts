@@ -7,7 +7,9 @@ import type { Redis } from '@tally/platform';
  * renew in time stops consuming before anyone else can take the lease over.
  *
  * The lease is a liveness tool, not the safety net: PostgreSQL's guarded status changes make
- * sure that even two workers on one partition by mistake never apply an operation twice.
+ * sure that even two workers on one partition by mistake never apply an operation twice, and
+ * the partition's owner recorded in PostgreSQL (takePartition in held-operations.ts) keeps
+ * them from applying its ledgers out of order when Redis forgets the leases (restarted empty).
  */
 
 export interface LeasePolicy {

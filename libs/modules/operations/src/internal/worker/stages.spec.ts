@@ -9,7 +9,7 @@ import { listOperations } from '../read-operations.js';
 import type { ApplyOutcome, OperationToApply } from '@tally/platform';
 import type { Appliers, Preparers } from './appliers.js';
 import { applyHeld, prepareHeld } from './apply-batch.js';
-import { claimNext } from './held-operations.js';
+import { claimNext, takePartition } from './held-operations.js';
 
 const TOKENS = new PageTokens('a test page token secret');
 
@@ -21,6 +21,11 @@ const TOKENS = new PageTokens('a test page token secret');
 const PARTITIONS = 1_000;
 const SOURCE_PARTITION = 998;
 let db: Database;
+/** The next operations of one partition, claimed as the suite's worker (recorded as the partition's owner first). */
+async function claim(partition: number) {
+  await takePartition(db.sql, partition, 'stages-spec');
+  return claimNext(db.sql, { owner: 'stages-spec', partitions: [partition], limit: 10 });
+}
 
 beforeAll(async () => {
   db = await Database.open({ url: process.env['DATABASE_URL']!, modules: [operationsSchema], logger: createLogger('warn') });
@@ -96,7 +101,7 @@ describe('handing an operation to another ledger between stages', () => {
     const id = await acceptedTransfer(target);
     const seen: OperationToApply[] = [];
 
-    const first = await applyHeld(db.sql, await claimNext(db.sql, [SOURCE_PARTITION], 10), twoStages(seen), SOURCE_PARTITION, 0, PARTITIONS);
+    const first = await applyHeld(db.sql, await claim(SOURCE_PARTITION), twoStages(seen), SOURCE_PARTITION, 0, PARTITIONS);
     expect(first.handedOff).toEqual([expect.objectContaining({ operationId: id, partition: partitionOf(target, PARTITIONS), stage: 1 })]);
     const [handed] = first.changes;
     expect(handed?.operation).toMatchObject({ status: 'PROCESSING', version: 3n, toLedgerId: target, steps: [{ name: 'SOURCE_DEBITED' }] });
@@ -117,7 +122,7 @@ describe('handing an operation to another ledger between stages', () => {
     ).rejects.toThrow(/cannot move from PENDING to CANCELLED/);
 
     // The target partition picks it up at the next stage, with what the first stage carried.
-    const second = await applyHeld(db.sql, await claimNext(db.sql, [partitionOf(target, PARTITIONS)], 10), twoStages(seen), 0, 0, PARTITIONS);
+    const second = await applyHeld(db.sql, await claim(partitionOf(target, PARTITIONS)), twoStages(seen), 0, 0, PARTITIONS);
     expect(seen.map((op) => [op.stage, op.progress])).toEqual([
       [0, {}],
       [1, { carried: 'yes' }],
@@ -132,7 +137,7 @@ describe('handing an operation to another ledger between stages', () => {
 
   it('refuses to move a stage backwards', async () => {
     const id = await acceptedTransfer(unservedLedger());
-    await applyHeld(db.sql, await claimNext(db.sql, [SOURCE_PARTITION], 10), twoStages([]), SOURCE_PARTITION, 0, PARTITIONS);
+    await applyHeld(db.sql, await claim(SOURCE_PARTITION), twoStages([]), SOURCE_PARTITION, 0, PARTITIONS);
     await expect(
       db.em().getConnection().execute(`update operations.operation set stage = 0, version = version + 1 where id = ?`, [id]),
     ).rejects.toThrow(/stage cannot go back/);
@@ -149,7 +154,7 @@ describe('preparing operations before they are applied', () => {
         return Promise.resolve(ops.map((op) => ('rate' in op.progress ? null : { steps: [{ name: 'RATE_LOCKED', status: 'COMPLETED' as const, time: at }], progress: { rate: '1.5' } })));
       },
     };
-    const claimed = await claimNext(db.sql, [SOURCE_PARTITION], 10);
+    const claimed = await claim(SOURCE_PARTITION);
     const first = await prepareHeld(db.sql, claimed, preparers);
     expect(first.prepared).toEqual([expect.objectContaining({ id, status: 'PROCESSING', version: 3n, steps: [expect.objectContaining({ name: 'RATE_LOCKED' })] })]);
 
