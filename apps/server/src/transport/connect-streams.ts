@@ -65,7 +65,7 @@ export function isPlainConnectStream(req: Request): boolean {
 }
 
 export interface ConnectStream {
-  /** Answers the call; resolves when it has ended, whoever ended it. Never rejects. */
+  /** Answers the call; resolves when it has ended, whoever ended it. Rejects only for a request Connect cannot describe (no authority). */
   serve(req: Request, res: Response, values: ContextValues): Promise<void>;
 }
 

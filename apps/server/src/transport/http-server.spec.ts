@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+import net from 'node:net';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { OperationService } from '@tally/contracts';
@@ -135,6 +136,23 @@ describe('limits and unknown paths', () => {
     const response = await fetch(`${baseUrl}/readyz`, { method: 'POST' });
     expect(response.status).toBe(405);
     expect(response.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it.each([
+    ['a unary call', RPC_PATH, 'application/json', Buffer.from('{}')],
+    ['a Connect stream', '/tally.v1.OperationService/WatchOperation', 'application/connect+json', Buffer.from([0, 0, 0, 0, 2, 0x7b, 0x7d])],
+  ])('answers 400 to %s without a Host header (HTTP/1.0), and goes on serving', async (_, path, type, body) => {
+    const head = `POST ${path} HTTP/1.0\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`;
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, '127.0.0.1', () => socket.end(Buffer.concat([Buffer.from(head), body])));
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const client = createClient(OperationService, createConnectTransport({ baseUrl, httpVersion: '1.1' }));
+    expect((await client.getOperation({ operationId: 'still-here' })).operation?.id).toBe('still-here');
   });
 
   it('refuses a request message larger than maxMessageBytes', async () => {

@@ -5,7 +5,6 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Code, ConnectError, cors, createConnectRouter } from '@connectrpc/connect';
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
-import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Logger, TlsFiles } from '@tally/platform';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } from './binding.js';
 import { ERROR_DETAILS_REGISTRY } from './errors.js';
@@ -125,22 +124,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     const path = (req.url ?? '').split('?', 1)[0] ?? '';
     const handler = routes.get(path);
     if (!handler) return sendJson(res, 404, { error: 'not found' });
+    // Connect builds the request's URL from it, and throws without one (an HTTP/1.0 request
+    // may leave out Host; an HTTP/2 one, :authority): refused here, not a crash there.
+    if (!('authority' in req ? req.authority : req.headers.host)) return sendJson(res, 400, { error: 'a Host header (or :authority) is required' });
     const stream = isPlainConnectStream(req) ? streams.get(path) : undefined;
     // As on the gRPC port (grpc-server.ts afterResets): a request whose stream was reset in the
     // same read as it arrived (an HTTP/2 rapid reset) has gone by then, and costs no handler work.
     setImmediate(() => {
       if (gone(req)) return;
-      if (stream) void stream.serve(req, res, peerContextValues(req.socket.remoteAddress));
-      else serve(handler, req, res);
-    });
-  };
-  const serve = (handler: UniversalHandler, req: Request, res: Response): void => {
-    handler(universalRequestFromNodeRequest(req, res, undefined, peerContextValues(req.socket.remoteAddress)))
-      .then((answer) => universalResponseToNodeResponse(answer, res))
-      .catch((reason: unknown) => {
+      const values = peerContextValues(req.socket.remoteAddress);
+      const answered = stream
+        ? stream.serve(req, res, values)
+        : Promise.resolve()
+            .then(() => handler(universalRequestFromNodeRequest(req, res, undefined, values)))
+            .then((answer) => universalResponseToNodeResponse(answer, res));
+      answered.catch((reason: unknown) => {
         // A client that went away mid-answer is not worth a line.
         if (ConnectError.from(reason).code !== Code.Aborted) logger.warn({ err: String(reason), path: req.url }, 'could not answer an RPC');
+        res.destroy();
       });
+    });
   };
   const allowOrigin = originPolicy(options.corsOrigins);
 
