@@ -97,7 +97,8 @@ export function connectStream(method: DescMethodServerStreaming, handler: Guarde
         if (timeout.error) throw timeout.error;
         // The body is the request's bytes: no parsed JSON was handed to universalRequestFromNodeRequest.
         const body = request.body as AsyncIterable<Uint8Array>;
-        const input = onlyMessage(await readAllBytes(body, options.maxMessageBytes), serializations.getI(binary));
+        // The message may be maxMessageBytes long (its parse checks that), after its envelope's header.
+        const input = onlyMessage(await readAllBytes(body, options.maxMessageBytes + ENVELOPE_HEADER_BYTES), serializations.getI(binary));
         for await (const message of handler(input, context)) {
           if (!(await write(res, context, 0, output.serialize(message)))) break;
         }
