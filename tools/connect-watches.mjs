@@ -10,8 +10,13 @@
 // GetBalances (Connect JSON, HTTP/1.1) every 100 ms. Prints when the streams were served and
 // that caller's latency while they were held. Exits 1 if a stream was never served or a
 // GetBalances call failed. docs/reliability.md reports its figures.
-import http2 from 'node:http2';
+/* global fetch, AbortSignal */
+import { Buffer } from 'node:buffer';
+import console from 'node:console';
 import { randomUUID } from 'node:crypto';
+import http2 from 'node:http2';
+import process from 'node:process';
+import { setTimeout } from 'node:timers';
 
 const args = new Map();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i], process.argv[i + 1]);

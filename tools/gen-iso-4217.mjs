@@ -3,6 +3,7 @@
 // shipped (XML) by the `currency-codes` dev dependency. Codes whose minor unit is "N.A."
 // (precious metals, bond units, XDR, XTS, XXX...) are left out: they cannot hold money in
 // minor units. The table is committed; a catalogue change is a reviewed change.
+import console from 'node:console';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
