@@ -7,7 +7,7 @@ import type { ApplyOutcome, OperationToApply } from '@tally/platform';
 import type { Appliers } from './appliers.js';
 import { ApplyLoop } from './apply-loop.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { claimNext, heldByPartitions, takePartition } from './held-operations.js';
+import { claimNext, countResumes, heldByPartitions, takePartition } from './held-operations.js';
 
 /**
  * One apply loop against the real database, on partitions of its own (1010 and 1011: no
@@ -167,5 +167,16 @@ describe('the partition fence in PostgreSQL', () => {
     await newOwner.drain();
     await newOwner.stop();
     expect(applied).toEqual([first, second]);
+  });
+
+  it('resumes nothing for a worker that read what was left PROCESSING, then lost the partition before counting the resume', async () => {
+    const partition = PARTITIONS[0]!;
+    await accepted(randomUUID(), partition, 'PROCESSING');
+    const read = await heldByPartitions(db.sql, OWNER, [partition], 10);
+    expect(read).toHaveLength(1);
+    await takePartition(db.sql, partition, 'new-owner');
+    expect(await countResumes(db.sql, OWNER, read)).toEqual([]);
+    // The new owner resumes it: the version the old one read is still the operation's.
+    expect((await countResumes(db.sql, 'new-owner', read)).map((op) => op.id)).toEqual([read[0]!.id]);
   });
 });

@@ -252,7 +252,7 @@ export class ApplyLoop {
       this.log.error({ operationId: row.id, attempts: row.attempts }, 'operation failed: every worker applying it stopped before it ended');
       this.options.publish([{ operation: failed }]);
     }
-    const counted = await this.withConnectionRetry(() => countResumes(db.sql, left.filter((row) => !spent.includes(row))));
+    const counted = await this.withConnectionRetry(() => countResumes(db.sql, this.options.owner, left.filter((row) => !spent.includes(row))));
     this.options.publish(counted.map((row) => ({ operation: toOperation(row) })));
     return counted;
   }

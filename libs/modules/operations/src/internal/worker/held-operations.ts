@@ -18,10 +18,11 @@ export const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq
 export const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): OperationRow[] => rows.map(fromColumns).sort(bySeq);
 
 /**
- * The partitions of $1 that PostgreSQL says worker $2 owns (operations.partition_owner), their
- * rows locked FOR SHARE until the statement's transaction ends: a takeover (TAKE_PARTITION)
- * waits for it, so whatever a claim or resume takes is committed before another worker starts
- * on the partition. A worker that lost a partition it still believes it holds takes nothing.
+ * The partitions of the array parameter `partitions` that PostgreSQL says the worker named by
+ * the parameter `owner` owns (operations.partition_owner), their rows locked FOR SHARE until the
+ * statement's transaction ends: a takeover (TAKE_PARTITION) waits for it, so whatever a claim or
+ * resume takes is committed before another worker starts on the partition. A worker that lost a
+ * partition it still believes it holds takes nothing from it, and resumes nothing of it.
  */
 const OWNED = (partitions: string, owner: string): string =>
   `select partition from operations.partition_owner where partition = any(${partitions}::int[]) and owner = ${owner} for share`;
@@ -58,16 +59,19 @@ const HELD = statement(
  */
 const COUNT_RESUME = statement(
   'operations_worker_count_resume',
-  `update operations.operation o set version = o.version + 1, attempts = o.attempts + 1, update_time = now()
+  `with owned as (${OWNED('$2', '$3')})
+   update operations.operation o set version = o.version + 1, attempts = o.attempts + 1, update_time = now()
      from jsonb_to_recordset($1::jsonb) as x(id uuid, version bigint)
-    where o.id = x.id and o.version = x.version and o.status = 'PROCESSING'
+    where o.id = x.id and o.version = x.version and o.status = 'PROCESSING' and o.partition in (select partition from owned)
     returning ${prefixed('o', OPERATION_COLUMNS)}, o.request`,
 );
 
-export async function countResumes(sql: Sql, rows: readonly OperationRow[]): Promise<OperationRow[]> {
+/** Counts the resume of `rows` (read by heldByPartitions), those of partitions `owner` still owns. */
+export async function countResumes(sql: Sql, owner: string, rows: readonly OperationRow[]): Promise<OperationRow[]> {
   if (rows.length === 0) return [];
   for (const row of rows) assertTransition(row, 'PROCESSING');
-  return heldRows(await sql.query(COUNT_RESUME, [JSON.stringify(rows.map((r) => ({ id: r.id, version: r.version.toString() })))]));
+  const partitions = [...new Set(rows.map((r) => r.partition))];
+  return heldRows(await sql.query(COUNT_RESUME, [JSON.stringify(rows.map((r) => ({ id: r.id, version: r.version.toString() }))), partitions, owner]));
 }
 
 /** Operations these partitions (those `owner` owns) left PROCESSING (a worker died or lost its lease mid-batch): they go first. */
