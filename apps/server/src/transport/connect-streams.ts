@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
-import type { DescMethodServerStreaming } from '@bufbuild/protobuf';
+import type { DescMethodServerStreaming, JsonReadOptions, JsonWriteOptions } from '@bufbuild/protobuf';
 import { Code, ConnectError, createHandlerContext, type ContextValues, type HandlerContext } from '@connectrpc/connect';
 import { universalRequestFromNodeRequest } from '@connectrpc/connect-node';
 import { createMethodSerializationLookup, readAllBytes, type Serialization } from '@connectrpc/connect/protocol';
@@ -15,7 +15,6 @@ import {
   parseContentType,
   parseTimeout,
 } from '@connectrpc/connect/protocol-connect';
-import type { JsonReadOptions, JsonWriteOptions } from '@bufbuild/protobuf';
 import type { GuardedStream } from './processing-patterns.js';
 import { refusalForUnreadable, unreadable } from './unreadable-requests.js';
 
