@@ -18,9 +18,10 @@ export const bySeq = (a: OperationRow, b: OperationRow): number => (BigInt(a.seq
 export const heldRows = (rows: ReadonlyArray<Record<string, unknown>>): OperationRow[] => rows.map(fromColumns).sort(bySeq);
 
 /**
- * The partitions of the array parameter `partitions` that PostgreSQL says the worker named by
- * the parameter `owner` owns (operations.partition_owner), their rows locked FOR SHARE until the
- * statement's transaction ends: a takeover (TAKE_PARTITION) waits for it, so whatever a claim or
+ * A subquery for statements whose placeholders `partitions` (an int array) and `owner` (a worker
+ * id) are given: those of the partitions PostgreSQL says the worker owns
+ * (operations.partition_owner), their rows locked FOR SHARE until the statement's transaction
+ * ends: a takeover (TAKE_PARTITION) waits for it, so whatever a claim or
  * resume takes is committed before another worker starts on the partition. A worker that lost a
  * partition it still believes it holds takes nothing from it, and resumes nothing of it.
  */
