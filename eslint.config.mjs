@@ -37,7 +37,11 @@ export default tseslint.config(
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             // Tools (the benchmark) are clients like any other: the wire contracts only, never the server or its modules.
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:contracts'] },
-            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:runtime', 'type:module', 'type:contracts', 'type:platform'] },
+            // The typed client (@tally/client) is a client like the tools: it knows the wire contracts only.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts'] },
+            // The web console is a browser app on the typed client.
+            { sourceTag: 'type:web', onlyDependOnLibsWithTags: ['type:client', 'type:contracts'] },
+            { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:app', 'type:runtime', 'type:module', 'type:contracts', 'type:platform', 'type:client'] },
             // The drivers stay with the code that owns them: PostgreSQL (pg) and Redis (ioredis)
             // behind the platform's Sql, Database and Redis; MikroORM with the modules that own
             // tables and the platform that runs their migrations; the job queue (bee-queue) with

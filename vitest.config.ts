@@ -21,6 +21,8 @@ const projects: Array<[name: string, root: string]> = [
   ['@tally/server', 'apps/server'],
   ['@tally/worker', 'apps/worker'],
   ['@tally/rates-mock', 'apps/rates-mock'],
+  ['@tally/client', 'libs/client'],
+  ['@tally/console', 'apps/console'],
   ['@tally/bench', 'tools/bench'],
   ['@tally/chaos', 'tools/chaos'],
 ];
