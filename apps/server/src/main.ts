@@ -4,7 +4,7 @@
  * default it serves the API and runs the worker (TALLY_ROLE=all); TALLY_ROLE=api or worker
  * runs one half.
  */
-import { ConfigError, createLogger, loadConfig, stopOnSignals, type Config } from '@tally/platform';
+import { ConfigError, createLogger, loadConfig, startTracing, stopOnSignals, type Config } from '@tally/platform';
 import { startServer } from './server.js';
 
 let config: Config;
@@ -20,8 +20,13 @@ const logger = createLogger(config.logLevel);
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
 try {
+  // Before anything is served: the first requests get their spans too.
+  const stopTracing = await startTracing(logger);
   const server = await startServer(config, logger);
-  stopOnSignals(logger, () => server.stop());
+  stopOnSignals(logger, async () => {
+    await server.stop();
+    await stopTracing();
+  });
 } catch (error) {
   logger.fatal({ err: error }, 'tally failed to start');
   process.exit(1);

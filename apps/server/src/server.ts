@@ -1,12 +1,14 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
 import type { OperationsWorker, WorkerLimits } from '@tally/operations';
-import type { Config, Logger, TenantScope } from '@tally/platform';
+import { fileURLToPath } from 'node:url';
+import { metricsExposition, type Config, type Logger, type TenantScope } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 import { CallerLimits } from './access/caller-limits.js';
 import { gateBindings } from './access/gate.js';
 import { exchangeServiceHandlers } from './rpc/exchange-service.js';
 import { ledgerServiceHandlers } from './rpc/ledger-service.js';
 import { operationServiceHandlers } from './rpc/operation-service.js';
+import { createRpcObserver } from './observability/rpc-observer.js';
 import { watchHandlers } from './rpc/watch-handlers.js';
 import {
   bindService,
@@ -23,6 +25,8 @@ export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Said at start and in /readyz whenever API keys are off. */
 const AUTH_OFF_WARNING =
   'TALLY_AUTH=off: API keys are not checked; anyone who can reach these ports can read and move the money of every ledger. Set TALLY_AUTH=required outside development.';
+/** The web console's static files, as `npm run build` leaves them (apps/console), from src/ and dist/ alike. */
+const CONSOLE_DIR = fileURLToPath(new URL('../../console/dist/', import.meta.url));
 /** How long shutdown waits for in-flight requests before closing connections. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -78,9 +82,18 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       ...(config.auth === 'off' && { warnings: [AUTH_OFF_WARNING] }),
     });
     health.start();
-    const common = { bindings, health, logger, requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES };
+    const observer = createRpcObserver(logger);
+    const common = { bindings, health, logger, observer, requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES };
     const grpc = await startGrpcServer({ ...common, host: config.host, tls: config.tls, reflection: config.reflection, port: config.grpcPort });
-    const http = await startHttpServer({ ...common, host: config.host, tls: config.tls, port: config.httpPort, corsOrigins: config.corsOrigins });
+    const http = await startHttpServer({
+      ...common,
+      host: config.host,
+      tls: config.tls,
+      port: config.httpPort,
+      corsOrigins: config.corsOrigins,
+      metrics: metricsExposition,
+      consoleDir: CONSOLE_DIR,
+    });
     api = {
       grpc,
       http,

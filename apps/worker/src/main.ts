@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** `npm run worker`: a worker-only process, the same worker `npm start` runs in-process. */
-import { ConfigError, createLogger, loadConfig, stopOnSignals, type Config } from '@tally/platform';
+import { ConfigError, createLogger, loadConfig, startTracing, stopOnSignals, type Config } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 
 let config: Config;
@@ -16,11 +16,13 @@ const logger = createLogger(config.logLevel, 'tally-worker');
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 
 try {
+  const stopTracing = await startTracing(logger);
   const infra = await openInfrastructure(config, logger);
   const worker = startWorker(infra, config);
   stopOnSignals(logger, async () => {
     await worker.stop();
     await infra.close();
+    await stopTracing();
   });
 } catch (error) {
   logger.fatal({ err: error }, 'tally worker failed to start');

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
+import { scraped } from './metrics.js';
 
 export type { Redis };
 
@@ -31,6 +32,9 @@ export function createRedis(url: string, logger: Logger, purpose: string): Redis
     if (down) log.info('redis connection restored');
     down = false;
   });
+  const unscrape = scraped.redisConnected.onScrape(() => [[{ connection: purpose }, redis.status === 'ready' ? 1 : 0]]);
+  // 'end': closed for good (quit or disconnect), no reconnect coming.
+  redis.once('end', unscrape);
   return redis;
 }
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from './logger.js';
+import { scraped } from './metrics.js';
 
 /**
  * The hot paths' way to PostgreSQL: `pg` directly, every statement a named prepared statement
@@ -70,6 +71,7 @@ export interface SqlPoolOptions {
 
 export class SqlPool implements Sql {
   readonly #pool: pg.Pool;
+  readonly #unscrape: () => void;
 
   constructor(options: SqlPoolOptions) {
     this.#pool = new pg.Pool({
@@ -95,6 +97,14 @@ export class SqlPool implements Sql {
     // An idle connection that breaks (PostgreSQL restarting) is dropped by the pool; without a
     // listener the error would crash the process.
     this.#pool.on('error', (error) => log.warn({ err: error.message }, 'idle PostgreSQL connection lost'));
+    this.#unscrape = scraped.dbPool.onScrape(() => {
+      const { total, idle, waiting } = this.stats;
+      return [
+        [{ state: 'total' }, total],
+        [{ state: 'idle' }, idle],
+        [{ state: 'waiting' }, waiting],
+      ];
+    });
   }
 
   /** Connections open now, and how many callers wait for one. */
@@ -155,6 +165,7 @@ export class SqlPool implements Sql {
   }
 
   async close(): Promise<void> {
+    this.#unscrape();
     await this.#pool.end();
   }
 }

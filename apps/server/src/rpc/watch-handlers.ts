@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { WatchLedgerResponseSchema, WatchOperationResponseSchema, type OperationService } from '@tally/contracts';
 import type { LedgerEvent, Operation } from '@tally/operations';
-import type { TenantScope } from '@tally/platform';
+import { operationMetrics, type TenantScope } from '@tally/platform';
 import { callerOf } from '../access/caller.js';
 import { balanceChangeToProto, operationToProto } from './mapping.js';
 import type { RequireLedger } from './operation-service.js';
@@ -34,8 +34,14 @@ export function watchHandlers(deps: WatchHandlerDeps): Pick<ServiceImpl<typeof O
       if (caller.scope.tenant !== null) await deps.requireOperation(req.operationId, caller.scope);
       // Each caller's watches count against its own share of this process's (the name the gate knows it by).
       const watch = { signal: ctx.signal, clientId: caller.id };
-      for await (const operation of deps.watcher.watchOperation(req.operationId, watch)) {
-        yield create(WatchOperationResponseSchema, { operation: operationToProto(operation) });
+      const open = operationMetrics.watches.labels('operation');
+      open.inc();
+      try {
+        for await (const operation of deps.watcher.watchOperation(req.operationId, watch)) {
+          yield create(WatchOperationResponseSchema, { operation: operationToProto(operation) });
+        }
+      } finally {
+        open.dec();
       }
     },
 
@@ -44,13 +50,19 @@ export function watchHandlers(deps: WatchHandlerDeps): Pick<ServiceImpl<typeof O
       // Checked before streaming: a watch on a ledger that does not exist would wait for ever.
       await deps.requireLedger(req.ledgerId, caller.scope);
       const watch = { signal: ctx.signal, clientId: caller.id };
-      for await (const event of deps.watcher.watchLedger(req.ledgerId, watch)) {
-        yield create(WatchLedgerResponseSchema, {
-          event:
-            event.kind === 'operation'
-              ? { case: 'operation', value: operationToProto(event.operation) }
-              : { case: 'balanceChange', value: balanceChangeToProto(event.change) },
-        });
+      const open = operationMetrics.watches.labels('ledger');
+      open.inc();
+      try {
+        for await (const event of deps.watcher.watchLedger(req.ledgerId, watch)) {
+          yield create(WatchLedgerResponseSchema, {
+            event:
+              event.kind === 'operation'
+                ? { case: 'operation', value: operationToProto(event.operation) }
+                : { case: 'balanceChange', value: balanceChangeToProto(event.change) },
+          });
+        }
+      } finally {
+        open.dec();
       }
     },
   };

@@ -52,7 +52,7 @@ export interface ConnectStreamOptions {
 const ENVELOPE_HEADER_BYTES = 5;
 const COMPRESSED_FLAG = 0b1;
 /** No server-side cap on a client's `connect-timeout-ms`, as for the router (its default). */
-const NO_MAX_TIMEOUT = 0;
+const NO_MAX_TIMEOUT = Number.MAX_SAFE_INTEGER;
 
 /** True when `req` is a Connect server-stream call this module serves (else the router does). */
 export function isPlainConnectStream(req: Request): boolean {

@@ -19,6 +19,7 @@ import {
   MAX_STREAMS_PER_CONNECTION,
   REQUEST_RECEIVE_TIMEOUT_MS,
 } from './limits.js';
+import type { RpcObserver } from './observer.js';
 import { guardServices, type GuardedStream, type GuardedUnary } from './processing-patterns.js';
 import { peerContextValues } from './peer.js';
 import { decodeProtobufStringsStrictly } from './strict-utf8.js';
@@ -40,6 +41,8 @@ export interface GrpcServerOptions {
   readonly health: HealthMonitor;
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
+  /** Told of every RPC's start and end (metrics, logs, request ids, traces); none when absent. */
+  readonly observer?: RpcObserver | undefined;
   /** Largest request or response message, in bytes; larger ones answer RESOURCE_EXHAUSTED. */
   readonly maxMessageBytes: number;
   /** Serve TLS; with `ca`, clients must present a certificate it signed. */
@@ -70,6 +73,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Liste
     logger,
     requestTimeoutMs: options.requestTimeoutMs,
     shutdownSignal: shutdown.signal,
+    observer: options.observer,
   });
 
   const server = new grpc.Server({

@@ -1,4 +1,7 @@
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
@@ -12,6 +15,17 @@ import { startHttpServer } from './http-server.js';
 /** The HTTP port's own surface: CORS for browsers, health endpoints, limits, unknown paths. */
 
 const APP_ORIGIN = 'https://app.example.com';
+
+/** A console folder of two files, beside a file that must never be served. */
+async function consoleFolder(): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'tally-console-'));
+  await writeFile(path.join(root, 'secret.txt'), 'hunter2');
+  const dir = path.join(root, 'dist');
+  await mkdir(dir);
+  await writeFile(path.join(dir, 'index.html'), '<!doctype html><title>console</title>');
+  await writeFile(path.join(dir, 'app.js'), 'console.log(1);');
+  return dir;
+}
 let redisUp = true;
 const health = new HealthMonitor({
   probes: {
@@ -32,6 +46,8 @@ beforeAll(async () => {
     corsOrigins: [APP_ORIGIN],
     requestTimeoutMs: 10_000,
     maxMessageBytes: 1024,
+    metrics: () => Promise.resolve({ contentType: 'text/plain; version=0.0.4', body: 'tally_up 1\n' }),
+    consoleDir: await consoleFolder(),
   });
   baseUrl = `http://127.0.0.1:${server.port}`;
 });
@@ -59,6 +75,16 @@ describe('CORS', () => {
     for (const header of ['content-type', 'connect-protocol-version', 'x-grpc-web']) expect(allowed).toContain(header);
   });
 
+  it('lets a page send the headers Tally reads: API key, client and request ids, trace context', async () => {
+    const wanted = ['authorization', 'x-client-id', 'x-request-id', 'traceparent'];
+    const response = await fetch(`${baseUrl}${RPC_PATH}`, {
+      method: 'OPTIONS',
+      headers: { Origin: APP_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': wanted.join(',') },
+    });
+    const allowed = (response.headers.get('access-control-allow-headers') ?? '').toLowerCase().split(/,\s*/);
+    expect(allowed).toEqual(expect.arrayContaining(wanted));
+  });
+
   it('refuses a preflight from another origin', async () => {
     const response = await fetch(`${baseUrl}${RPC_PATH}`, {
       method: 'OPTIONS',
@@ -77,7 +103,8 @@ describe('CORS', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ operation: { id: 'op-1' } });
     expect(response.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
-    expect(response.headers.get('access-control-expose-headers')).toContain('Grpc-Status');
+    const exposed = (response.headers.get('access-control-expose-headers') ?? '').toLowerCase().split(/,\s*/);
+    expect(exposed).toEqual(expect.arrayContaining(['grpc-status', 'grpc-message', 'grpc-status-details-bin', 'x-request-id']));
   });
 });
 
@@ -124,6 +151,36 @@ describe('health endpoints', () => {
     } finally {
       session.close();
     }
+  });
+});
+
+describe('/metrics and /console', () => {
+  it('answers /metrics with what the exposition gives', async () => {
+    const response = await fetch(`${baseUrl}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4');
+    expect(await response.text()).toBe('tally_up 1\n');
+  });
+
+  it('sends /console to /console/, then serves the page and its files with a strict content policy', async () => {
+    const moved = await fetch(`${baseUrl}/console`, { redirect: 'manual' });
+    expect(moved.status).toBe(308);
+    expect(moved.headers.get('location')).toBe('/console/');
+    const page = await fetch(`${baseUrl}/console/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(await page.text()).toContain('<title>console</title>');
+    const script = await fetch(`${baseUrl}/console/app.js`);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await script.text()).toBe('console.log(1);');
+  });
+
+  it('serves nothing outside the console folder, and nothing but GET and HEAD', async () => {
+    for (const path of ['/console/..%2Fsecret.txt', '/console/../secret.txt', '/console/sub/app.js', '/console/.hidden']) {
+      expect((await fetch(`${baseUrl}${path}`)).status, path).toBe(404);
+    }
+    expect((await fetch(`${baseUrl}/console/app.js`, { method: 'POST' })).status).toBe(405);
   });
 });
 

@@ -3,12 +3,11 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
-import { Code, ConnectError, cors, createConnectRouter } from '@connectrpc/connect';
+import { Code, ConnectError, createConnectRouter } from '@connectrpc/connect';
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import type { Logger, TlsFiles } from '@tally/platform';
 import { DEFAULT_SHUTDOWN_GRACE_MS, type ListeningServer, type ServiceBinding } from './binding.js';
 import { ERROR_DETAILS_REGISTRY } from './errors.js';
-import type { HealthMonitor } from './health.js';
 import {
   HANDSHAKE_TIMEOUT_MS,
   HEADERS_TIMEOUT_MS,
@@ -19,8 +18,11 @@ import {
   MAX_STREAMS_PER_CONNECTION,
   REQUEST_RECEIVE_TIMEOUT_MS,
 } from './limits.js';
+import { applyCors, originPolicy } from './cors.js';
+import { sendJson, servePlainEndpoint, type PlainEndpointsOptions } from './http-endpoints.js';
 import { connectStream, isPlainConnectStream, type ConnectStream } from './connect-streams.js';
 import { cancelUnlessReceived, closeUnlessReceived, closeWhenIdle, gone, routeByPreface } from './http-connections.js';
+import type { RpcObserver } from './observer.js';
 import { guardServices } from './processing-patterns.js';
 import { strictJsonOptions } from './strict-json.js';
 import { peerContextValues } from './peer.js';
@@ -29,7 +31,7 @@ import { refuseUnreadableRequests } from './unreadable-requests.js';
 
 /**
  * One HTTP port for browsers and HTTP clients: the Connect protocol, gRPC-Web and gRPC, over
- * HTTP/1.1 and HTTP/2, plus /healthz and /readyz. In cleartext, HTTP/2 is h2c with prior
+ * HTTP/1.1 and HTTP/2, plus /healthz, /readyz, /metrics and /console (http-endpoints.ts). In cleartext, HTTP/2 is h2c with prior
  * knowledge; with TLS, each connection's ALPN choice (`h2` or `http/1.1`) decides.
  *
  * Node has no server that speaks both HTTP versions without TLS, so a plain TCP server peeks
@@ -39,16 +41,17 @@ import { refuseUnreadableRequests } from './unreadable-requests.js';
  * both protocols and both modes keep the same limits (limits.ts).
  */
 
-export interface HttpServerOptions {
+export interface HttpServerOptions extends PlainEndpointsOptions {
   readonly host: string;
   /** 0 picks a free port; the chosen one is in the result. */
   readonly port: number;
   readonly bindings: readonly ServiceBinding[];
-  readonly health: HealthMonitor;
   readonly logger: Logger;
   /** Browser origins allowed to call the API (`https://app.example.com`); `*` allows any. */
   readonly corsOrigins: readonly string[];
   readonly requestTimeoutMs: number;
+  /** Told of every RPC's start and end (metrics, logs, request ids, traces); none when absent. */
+  readonly observer?: RpcObserver | undefined;
   /** Largest request or response message, in bytes. */
   readonly maxMessageBytes: number;
   /** Serve HTTPS; with `ca`, clients must present a certificate it signed. */
@@ -68,8 +71,6 @@ export interface HttpServerOptions {
 const CONNECTIONS_CHECK_INTERVAL_MS = 1_000;
 /** What a TLS client may ask for by ALPN, preferred first. */
 const ALPN_PROTOCOLS = ['h2', 'http/1.1'];
-/** How long browsers may cache a CORS preflight answer. */
-const CORS_MAX_AGE_SECONDS = 7_200;
 /** While draining, idle HTTP/1.1 keep-alive connections are closed at this pace. */
 const DRAIN_POLL_MS = 100;
 
@@ -95,6 +96,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
     logger,
     requestTimeoutMs: options.requestTimeoutMs,
     shutdownSignal: shutdown.signal,
+    observer: options.observer,
   });
   const router = createConnectRouter({
     readMaxBytes: options.maxMessageBytes,
@@ -148,21 +150,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
 
   const handle = (req: Request, res: Response): void => {
     if (applyCors(req, res, allowOrigin)) return;
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (path === '/healthz' || path === '/readyz') {
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.setHeader('Allow', 'GET, HEAD');
-        sendJson(res, 405, { error: 'method not allowed' });
-      } else if (path === '/healthz') {
-        // Liveness: the process answers. Dependencies belong to readiness, or a database
-        // outage would get every replica restarted.
-        sendJson(res, 200, { status: 'ok' });
-      } else {
-        const snapshot = options.health.snapshot();
-        sendJson(res, snapshot.ready ? 200 : 503, { status: snapshot.ready ? 'ready' : 'not ready', ...snapshot });
-      }
-      return;
-    }
+    if (servePlainEndpoint(req, res, options)) return;
     rpc(req, res);
   };
 
@@ -271,52 +259,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Liste
       for (const socket of sockets) socket.destroy();
     })());
   return { port, close };
-}
-
-/** `*` allows every origin; otherwise exact matches only (scheme, host and port). */
-function originPolicy(origins: readonly string[]): (origin: string) => boolean {
-  if (origins.includes('*')) return () => true;
-  const allowed = new Set(origins);
-  return (origin) => allowed.has(origin);
-}
-
-/**
- * Adds CORS headers for allowed browser origins, using Connect's lists of the methods and
- * headers its protocols need. Returns true when it answered the request (a preflight).
- */
-function applyCors(req: Request, res: Response, allowOrigin: (origin: string) => boolean): boolean {
-  const origin = req.headers.origin;
-  if (typeof origin !== 'string') return false; // not a cross-origin browser request
-  const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
-  res.setHeader('Vary', 'Origin');
-  if (!allowOrigin(origin)) {
-    if (preflight) sendJson(res, 403, { error: `origin ${origin} is not allowed` });
-    return preflight;
-  }
-  // The origin is echoed rather than `*`, which browsers refuse for credentialed requests.
-  res.setHeader('Access-Control-Allow-Origin', origin);
-  res.setHeader('Access-Control-Expose-Headers', cors.exposedHeaders.join(', '));
-  if (!preflight) return false;
-  res.setHeader('Access-Control-Allow-Methods', cors.allowedMethods.join(', '));
-  res.setHeader('Access-Control-Allow-Headers', cors.allowedHeaders.join(', '));
-  res.setHeader('Access-Control-Max-Age', String(CORS_MAX_AGE_SECONDS));
-  res.statusCode = 204;
-  res.end();
-  return true;
-}
-
-/** The part of an http or http2 response (or Connect's view of either) that sendJson uses. */
-interface JsonResponse {
-  statusCode: number;
-  setHeader(name: string, value: string | number): unknown;
-  end(data: string): unknown;
-}
-
-function sendJson(res: JsonResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
 }

@@ -16,6 +16,7 @@ import { pattern, ProcessingPattern } from '@tally/contracts';
 import type { Logger } from '@tally/platform';
 import type { ServiceBinding } from './binding.js';
 import { internalError, toConnectError } from './errors.js';
+import { UNOBSERVED, type RpcObserver } from './observer.js';
 
 /**
  * The sync/async decision (docs/adr/0001-sync-and-async-processing.md) enforced at the edge.
@@ -62,6 +63,8 @@ export interface GuardOptions {
    * clients treat as "watch again" (elsewhere), instead of holding the shutdown open.
    */
   readonly shutdownSignal?: AbortSignal;
+  /** Told of every call's start and end (metrics, logs, request ids, traces). */
+  readonly observer?: RpcObserver | undefined;
 }
 
 /** `tally.v1.LedgerService/CreateLedger`: how an RPC is named in messages and logs. */
@@ -154,55 +157,68 @@ function unavailable(method: DescMethod): AnyHandler {
 function guardUnary(method: DescMethod, handler: UnaryHandler, options: GuardOptions): GuardedUnary {
   const rpc = rpcName(method);
   const resultField = getOption(method, pattern) === ProcessingPattern.ASYNC ? asyncResultField(method) : undefined;
-  return async (request, context) => {
-    const clientBudgetMs = context.timeoutMs() ?? Number.POSITIVE_INFINITY;
-    const budgetMs = Math.max(0, Math.min(options.requestTimeoutMs, clientBudgetMs));
-    const expiresAt = Date.now() + budgetMs;
-    const scope = linkSignals(context.signal);
-    const timer = setTimeout(() => {
-      if (budgetMs === options.requestTimeoutMs) options.logger.warn({ rpc, budgetMs }, 'server deadline exceeded');
-      scope.abort(new ConnectError(`${rpc} did not answer within ${budgetMs} ms`, Code.DeadlineExceeded));
-    }, budgetMs);
-    const { signal } = scope;
-    try {
-      // The handler sees the tighter deadline too, so its own downstream calls can give up.
-      const scoped: HandlerContext = { ...context, signal, timeoutMs: () => expiresAt - Date.now() };
-      const answer = await untilAborted(Promise.resolve().then(() => handler(request, scoped)), signal);
-      const response = toMessage(method.output, answer);
-      if (resultField !== undefined && !isFilled(response, resultField)) {
-        throw internalError(new Error(`ASYNC RPC ${rpc} answered without "${resultField.name}"`), options.logger, rpc);
+  const observer = options.observer ?? UNOBSERVED;
+  return (request, context) => {
+    const call = observer.begin(method, context, 'unary');
+    return call.run(async () => {
+      const clientBudgetMs = context.timeoutMs() ?? Number.POSITIVE_INFINITY;
+      const budgetMs = Math.max(0, Math.min(options.requestTimeoutMs, clientBudgetMs));
+      const expiresAt = Date.now() + budgetMs;
+      const scope = linkSignals(context.signal);
+      const timer = setTimeout(() => {
+        if (budgetMs === options.requestTimeoutMs) options.logger.warn({ rpc, budgetMs }, 'server deadline exceeded');
+        scope.abort(new ConnectError(`${rpc} did not answer within ${budgetMs} ms`, Code.DeadlineExceeded));
+      }, budgetMs);
+      const { signal } = scope;
+      try {
+        // The handler sees the tighter deadline too, so its own downstream calls can give up.
+        const scoped: HandlerContext = { ...context, signal, timeoutMs: () => expiresAt - Date.now() };
+        const answer = await untilAborted(Promise.resolve().then(() => handler(request, scoped)), signal);
+        const response = toMessage(method.output, answer);
+        if (resultField !== undefined && !isFilled(response, resultField)) {
+          throw internalError(new Error(`ASYNC RPC ${rpc} answered without "${resultField.name}"`), options.logger, rpc);
+        }
+        call.end(undefined);
+        return response;
+      } catch (error) {
+        const failure = toConnectError(error, options.logger, rpc);
+        call.end(failure);
+        throw failure;
+      } finally {
+        clearTimeout(timer);
+        scope.dispose();
       }
-      return response;
-    } catch (error) {
-      throw toConnectError(error, options.logger, rpc);
-    } finally {
-      clearTimeout(timer);
-      scope.dispose();
-    }
+    });
   };
 }
 
 function guardStream(method: DescMethod, handler: StreamHandler, options: GuardOptions): GuardedStream {
   const rpc = rpcName(method);
+  const observer = options.observer ?? UNOBSERVED;
   return async function* guarded(request, context) {
+    const call = observer.begin(method, context, 'stream');
     const scope = linkSignals(context.signal, options.shutdownSignal);
     const { signal } = scope;
     let iterator: AsyncIterator<Response> | undefined;
+    let failure: ConnectError | undefined;
     try {
-      iterator = handler(request, { ...context, signal })[Symbol.asyncIterator]();
+      iterator = call.run(() => handler(request, { ...context, signal })[Symbol.asyncIterator]());
       for (;;) {
         // Racing each step against the signal ends the stream even while the handler waits
         // for its next event; the handler learns of it through the same signal.
-        const step = await untilAborted(iterator.next(), signal);
+        const step = await untilAborted(call.run(() => iterator!.next()), signal);
         if (step.done === true) return;
         yield toMessage(method.output, step.value);
       }
     } catch (error) {
-      throw toConnectError(error, options.logger, rpc);
+      failure = toConnectError(error, options.logger, rpc);
+      throw failure;
     } finally {
       // Runs the handler's own `finally` (unsubscribe, release) when the client leaves early.
       void Promise.resolve(iterator?.return?.()).catch(() => undefined);
       scope.dispose();
+      // A stream the client left (or the server's shutdown ended) did not end by itself.
+      call.end(failure ?? (signal.aborted ? ConnectError.from(signal.reason, Code.Canceled) : undefined));
     }
   };
 }

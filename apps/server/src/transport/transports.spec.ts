@@ -288,3 +288,25 @@ describe('native gRPC port', () => {
     expect(error?.details).toContain('tally.v1.GetOperationRequest');
   });
 });
+
+describe('Connect server streams with a client deadline', () => {
+  it.each([
+    ['JSON over HTTP/1.1', { httpVersion: '1.1' as const }],
+    ['binary over h2c', { httpVersion: '2' as const, useBinaryFormat: true }],
+  ])('stream until the deadline the client set (%s)', async (_, options) => {
+    const baseUrl = `http://127.0.0.1:${httpServer.port}`;
+    const client = createClient(OperationService, createConnectTransport({ baseUrl, ...options }));
+    const versions: bigint[] = [];
+    const error = await (async () => {
+      for await (const message of client.watchOperation({ operationId: `deadline-${options.httpVersion}` }, { timeoutMs: 1_000 })) {
+        versions.push(message.operation!.version);
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    // Both messages arrive; the watch then waits for a change until the deadline ends it.
+    expect(versions).toEqual([1n, 2n]);
+    expect(error?.code).toBe(Code.DeadlineExceeded);
+  });
+});

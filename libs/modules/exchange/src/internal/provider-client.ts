@@ -17,6 +17,13 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
+  constructor(
+    message: string,
+    /** The provider did not answer within the timeout. */
+    readonly timedOut = false,
+  ) {
+    super(message);
+  }
 }
 
 export async function fetchUsdRates(baseUrl: string, timeoutMs: number): Promise<RateTable> {
@@ -24,7 +31,8 @@ export async function fetchUsdRates(baseUrl: string, timeoutMs: number): Promise
   try {
     response = await fetch(new URL('/v1/rates?base=USD', baseUrl), { signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    throw new ProviderError(`rate provider unreachable: ${error instanceof Error ? error.message : String(error)}`);
+    const timedOut = error instanceof Error && error.name === 'TimeoutError';
+    throw new ProviderError(`rate provider unreachable: ${error instanceof Error ? error.message : String(error)}`, timedOut);
   }
   if (response.status !== 200) {
     await response.body?.cancel();

@@ -1,6 +1,6 @@
 import { conversion, type ExactRate } from '@tally/currencies';
-import { TallyError, type Logger, type Redis } from '@tally/platform';
-import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, handleType, type CircuitBreakerPolicy } from 'cockatiel';
+import { dependencyMetrics, TallyError, type Logger, type Redis } from '@tally/platform';
+import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleType, type CircuitBreakerPolicy } from 'cockatiel';
 import { fetchUsdRates, ProviderError, type RateTable } from './provider-client.js';
 
 /**
@@ -59,6 +59,7 @@ export class RateSource {
     this.circuit = providerCircuit(policy.breaker);
     this.circuit.onBreak(() => logger.warn({ openMs: policy.breaker.openMs }, 'rate provider circuit open: the provider is not asked until it ends'));
     this.circuit.onReset(() => logger.info('rate provider circuit closed: the provider answered again'));
+    this.circuit.onStateChange((state) => dependencyMetrics.breakerState.set(BREAKER_STATE_VALUES[state]));
   }
 
   async rate(from: string, to: string): Promise<SourcedRate> {
@@ -79,13 +80,17 @@ export class RateSource {
   private async refresh(): Promise<RateTable> {
     try {
       const table = await this.circuit.execute(() => fetchUsdRates(this.policy.providerUrl, this.policy.timeoutMs));
+      providerRequests.ok.inc();
       this.lastKnown = table;
       await this.write(table);
       return table;
     } catch (error) {
       // While the circuit is open the provider is not asked: the last known rates serve, quietly.
-      if (error instanceof ProviderError) this.logger.warn({ err: error.message }, 'rate provider failed; trying the last known rates');
-      else if (!(error instanceof BrokenCircuitError)) throw error;
+      if (error instanceof ProviderError) {
+        (error.timedOut ? providerRequests.timeout : providerRequests.error).inc();
+        this.logger.warn({ err: error.message }, 'rate provider failed; trying the last known rates');
+      } else if (error instanceof BrokenCircuitError) providerRequests.breakerOpen.inc();
+      else throw error;
     }
     const last = (await this.read(LAST_KNOWN_KEY)) ?? this.lastKnown;
     const ageMs = last ? Date.now() - last.asOfMs : Number.POSITIVE_INFINITY;
@@ -122,6 +127,21 @@ export class RateSource {
     }
   }
 }
+
+/** tally_rates_breaker_state's values: 0 closed, 1 half-open, 2 open (isolated counts as open). */
+const BREAKER_STATE_VALUES: Readonly<Record<CircuitState, number>> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.HalfOpen]: 1,
+  [CircuitState.Open]: 2,
+  [CircuitState.Isolated]: 2,
+};
+
+const providerRequests = {
+  ok: dependencyMetrics.ratesRequests.labels('ok'),
+  error: dependencyMetrics.ratesRequests.labels('error'),
+  timeout: dependencyMetrics.ratesRequests.labels('timeout'),
+  breakerOpen: dependencyMetrics.ratesRequests.labels('breaker_open'),
+};
 
 /** Only provider failures count towards opening: any other error is a bug, thrown as it is. */
 function providerCircuit(policy: BreakerPolicy): CircuitBreakerPolicy {

@@ -5,7 +5,7 @@ import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from './operati
 import { partitionOf } from './partition.js';
 import type { OperationRow } from './schema.js';
 import type { OperationKind } from './status.js';
-import type { Operation } from './types.js';
+import type { Operation, OperationOrigin } from './types.js';
 
 /**
  * Accepting async requests: each validated request becomes a PENDING operation row, committed
@@ -22,6 +22,8 @@ import type { Operation } from './types.js';
 
 /** What a module's use case asks to record (its intake port's request). */
 export type OperationSpec = OperationRequest<OperationKind>;
+/** A spec as accepted: with the request it came in (see the facade's accept). */
+export type AcceptedSpec = OperationSpec & { readonly origin?: OperationOrigin | undefined };
 
 export type AcceptOutcome =
   | { readonly ok: true; readonly operation: Operation; readonly created: boolean; readonly partition: number; readonly seq: string }
@@ -41,6 +43,8 @@ interface NewRow {
   readonly request: Readonly<Record<string, unknown>>;
   readonly request_hash: string;
   readonly tenant: string | null;
+  readonly request_id: string | null;
+  readonly traceparent: string | null;
 }
 
 /**
@@ -57,7 +61,7 @@ const EXISTING = statement(
        on o.ledger_id = x.ledger_id and o.transaction_id = x.transaction_id`,
 );
 
-export async function acceptOperations(sql: Sql, specs: readonly OperationSpec[], partitions: number): Promise<AcceptOutcome[]> {
+export async function acceptOperations(sql: Sql, specs: readonly AcceptedSpec[], partitions: number): Promise<AcceptOutcome[]> {
   if (specs.length === 0) return [];
   const rows: NewRow[] = specs.map((spec, ord) => ({
     ord,
@@ -70,6 +74,8 @@ export async function acceptOperations(sql: Sql, specs: readonly OperationSpec[]
     request: spec.request,
     request_hash: requestHash(spec),
     tenant: spec.tenant,
+    request_id: spec.origin?.requestId ?? null,
+    traceparent: spec.origin?.traceparent ?? null,
   }));
   const inserted = await sql.query<{ accepted_id: string; accepted_seq: string; accepted_create_time: Date; accepted_update_time: Date }>(ACCEPT, [
     JSON.stringify(rows),
@@ -114,6 +120,7 @@ function pendingOperation(row: NewRow, stored: { create_time: Date; update_time:
     attempts: 0,
     createTime: stored.create_time,
     updateTime: stored.update_time,
+    ...((row.request_id !== null || row.traceparent !== null) && { origin: { requestId: row.request_id, traceparent: row.traceparent } }),
   };
 }
 

@@ -334,6 +334,42 @@ class OperationsPartitionOwner extends Migration {
   }
 }
 
+/**
+ * An operation remembers the request that submitted it: its request id, for the logs of its
+ * terminal transition, and its span's W3C traceparent, under which the worker's apply span is
+ * recorded (docs/operating.md). Both are null for operations accepted before, and the
+ * traceparent when the accepting process records no traces.
+ */
+class OperationsOrigin extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table operations.operation add column request_id text, add column traceparent text`);
+    this.addSql(`
+      create or replace function operations.accept(ops jsonb)
+      returns table (accepted_id uuid, accepted_seq bigint, accepted_create_time timestamptz, accepted_update_time timestamptz)
+      language plpgsql as $$
+      begin
+        -- Ledger after ledger in id order: two transactions accepting for the same ledgers never deadlock.
+        perform pg_advisory_xact_lock(hashtextextended(l.ledger_id::text, 0))
+           from (select distinct x.ledger_id from jsonb_to_recordset(ops) as x(ledger_id uuid) order by 1) as l;
+        return query
+          with inserted as (
+            insert into operations.operation (id, kind, status, ledger_id, to_ledger_id, transaction_id, partition, request, request_hash, tenant,
+                                              request_id, traceparent)
+            select x.id, x.kind, 'PENDING', x.ledger_id, x.to_ledger_id, x.transaction_id, x.partition, x.request, x.request_hash, x.tenant,
+                   x.request_id, x.traceparent
+              from jsonb_to_recordset(ops) as x(ord int, id uuid, kind text, ledger_id uuid, to_ledger_id uuid, transaction_id text,
+                                                partition int, request jsonb, request_hash text, tenant text, request_id text, traceparent text)
+             order by x.ord
+            on conflict (ledger_id, transaction_id) do nothing
+            returning operation.id, operation.seq, operation.partition, operation.create_time, operation.update_time
+          ), queued as (
+            insert into operations.queue (partition, seq, id) select i.partition, i.seq, i.id from inserted i
+          )
+          select i.id, i.seq, i.create_time, i.update_time from inserted i;
+      end $$`);
+  }
+}
+
 export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0001-initial', class: OperationsInitial },
   { name: 'operations-0002-processing', class: OperationsProcessing },
@@ -346,4 +382,5 @@ export const operationsMigrations: readonly MigrationObject[] = [
   { name: 'operations-0009-retention-keeps-status', class: OperationsRetentionKeepsStatus },
   { name: 'operations-0010-tenant', class: OperationsTenant },
   { name: 'operations-0011-partition-owner', class: OperationsPartitionOwner },
+  { name: 'operations-0012-origin', class: OperationsOrigin },
 ];

@@ -21,6 +21,7 @@ export function toOperation(row: OperationRow): Operation {
     attempts: row.attempts,
     createTime: row.createTime,
     updateTime: row.updateTime,
+    ...((row.requestId !== null || row.traceparent !== null) && { origin: { requestId: row.requestId, traceparent: row.traceparent } }),
   };
 }
 
@@ -34,7 +35,7 @@ function visibleStatus(row: OperationRow): OperationRow['status'] {
  * the worker, which asks for it) and its hash (read only when a transaction id is reused).
  */
 export const OPERATION_COLUMNS =
-  'id, seq, kind, status, ledger_id, transaction_id, partition, version, steps, result, error, attempts, create_time, update_time, pruned_time, stage, progress, to_ledger_id, tenant';
+  'id, seq, kind, status, ledger_id, transaction_id, partition, version, steps, result, error, attempts, create_time, update_time, pruned_time, stage, progress, to_ledger_id, tenant, request_id, traceparent';
 
 /** `a, b` as `o.a, o.b`: the columns of one table in a statement that joins another. */
 export function prefixed(alias: string, columns: string): string {
@@ -68,6 +69,8 @@ export function fromColumns(r: Record<string, unknown>): OperationRow {
     progress: (r['progress'] ?? {}) as OperationRow['progress'],
     toLedgerId: (r['to_ledger_id'] ?? null) as string | null,
     tenant: (r['tenant'] ?? null) as string | null,
+    requestId: (r['request_id'] ?? null) as string | null,
+    traceparent: (r['traceparent'] ?? null) as string | null,
   };
 }
 

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { ChannelHub, Database, Logger, PageTokens, Redis } from '@tally/platform';
 import { createOperationsFacade, type LocalWorker, type OperationsFacade } from './facade.js';
 import { FeedHub } from './feed/feed-hub.js';
+import { observedFeed } from './feed/observed-feed.js';
 import { createStatusFeed } from './feed/status-feed.js';
 import { createOperationWatcher, type OperationWatcher } from './feed/watch.js';
 import { createOperationReader } from './operation-store.js';
 import { PartitionQueues } from './queue/partition-queues.js';
+import { exportQueueStats } from './queue/queue-stats.js';
 import type { Appliers, Preparers } from './worker/appliers.js';
 import { OperationsWorker, type WorkerLimits } from './worker/operations-worker.js';
 
@@ -59,10 +61,11 @@ export function openOperations(deps: OperationsModuleDeps): OperationsModule {
   const { db, redis, redisUrl, partitions, logger } = deps;
   const queues = new PartitionQueues(redisUrl, logger);
   const feedHub = deps.channels && new FeedHub({ channels: deps.channels, origin: randomUUID(), logger });
-  const feed = createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) });
+  const feed = observedFeed(createStatusFeed({ redis, logger, ...(feedHub && { local: feedHub }) }), logger);
   let localWorker: LocalWorker | undefined;
   const facade = createOperationsFacade({ db, queues, feed, partitions, pageTokens: deps.pageTokens, localWorker: () => localWorker });
   const watcher = feedHub && createOperationWatcher({ feed: feedHub, read: createOperationReader(db.sql), logger });
+  const unexport = exportQueueStats(db.sql, partitions);
   return {
     facade,
     watcher,
@@ -73,6 +76,7 @@ export function openOperations(deps: OperationsModuleDeps): OperationsModule {
       return worker;
     },
     async close() {
+      unexport();
       await watcher?.close();
       feedHub?.close();
       await queues.close();

@@ -53,6 +53,10 @@ export interface OperationRow {
   toLedgerId: string | null;
   /** The tenant the operation was submitted for (its ledgers'); null with auth off. */
   tenant: string | null;
+  /** The submit's request id (x-request-id, or the one the server made). */
+  requestId: string | null;
+  /** The submit span's W3C traceparent, when the accepting process recorded traces. */
+  traceparent: string | null;
 }
 
 export const OperationEntity = new EntitySchema<OperationRow>({
@@ -81,6 +85,8 @@ export const OperationEntity = new EntitySchema<OperationRow>({
     progress: { type: 'json' },
     toLedgerId: { type: 'uuid', nullable: true },
     tenant: { type: 'text', nullable: true },
+    requestId: { type: 'text', nullable: true },
+    traceparent: { type: 'text', nullable: true },
   },
 });
 

@@ -25,6 +25,14 @@ export interface Operation {
   readonly attempts: number;
   readonly createTime: Date;
   readonly updateTime: Date;
+  /** Where it came from: the submit's request id, and its span's W3C traceparent when traces were on. */
+  readonly origin?: OperationOrigin;
+}
+
+/** What ties an operation to the request that submitted it (logs and traces). */
+export interface OperationOrigin {
+  readonly requestId: string | null;
+  readonly traceparent: string | null;
 }
 
 export interface ListOperationsInput {

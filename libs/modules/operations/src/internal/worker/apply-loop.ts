@@ -1,8 +1,9 @@
-import { transientKind, type Database, type Logger } from '@tally/platform';
+import { operationMetrics, outsideRequest, transientKind, type Database, type Logger } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import { toOperation } from '../operation-store.js';
 import type { OperationRow } from '../schema.js';
 import type { QueuedOperation } from '../queue/partition-queues.js';
+import { recordApplySpans } from './apply-spans.js';
 import { applyHeld, prepareHeld, queueDepth, VACUUM_QUEUE_EVERY_OPS, vacuumQueue } from './apply-batch.js';
 import type { Appliers, Preparers } from './appliers.js';
 import { claimNext, countResumes, exhaust, heldByPartitions, LostOperationError, releaseHeld } from './held-operations.js';
@@ -92,7 +93,8 @@ export class ApplyLoop {
   drain(): Promise<void> {
     if (this.stopping.signal.aborted) return Promise.resolve();
     this.again = true;
-    this.running ??= this.loop().finally(() => {
+    // A submit may wake the loop: it runs outside that request (its logs are not the request's).
+    this.running ??= outsideRequest(() => this.loop()).finally(() => {
       this.running = undefined;
     });
     return this.running;
@@ -302,6 +304,8 @@ export class ApplyLoop {
           claimAhead && !this.resumeNeeded && !this.stopping.signal.aborted ? { owner: this.options.owner, partitions: this.options.held(), limit: this.options.maxBatchOps } : undefined;
         const sentMs = Date.now();
         const done = await applyHeld(db.sql, batch, appliers, shard, earlierTries + tries, partitions, ahead);
+        operationMetrics.applyBatchSize.observe(batch.length);
+        recordApplySpans(batch, done.changes, sentMs);
         this.options.publish(done.changes);
         this.options.handOff(done.handedOff);
         if (ahead) {

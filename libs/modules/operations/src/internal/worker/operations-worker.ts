@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, Logger, Redis } from '@tally/platform';
+import { scraped, type Database, type Logger, type Redis } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import type { StatusFeed } from '../feed/status-feed.js';
 import type { PartitionQueues, QueuedOperation } from '../queue/partition-queues.js';
@@ -86,6 +86,8 @@ export class OperationsWorker implements LocalWorker {
   private readonly lease: PartitionLease;
   /** The partitions held, each with the consumer of its queue. */
   private readonly held = new Map<number, BeeQueue<PartitionJob>>();
+  /** Stops reporting tally_partitions_held (set by start). */
+  private unexport: () => void = () => undefined;
   /**
    * Until when (on `clock`) each held lease is surely still ours: the time its last acquire or
    * renewal was sent, plus the lease's TTL, minus one renewal interval. Redis cannot expire it
@@ -165,6 +167,7 @@ export class OperationsWorker implements LocalWorker {
     every(this.limits.lease.renewIntervalMs, () => this.rebalance(), 'lease round');
     every(this.limits.sweepIntervalMs, () => this.sweep(), 'recovery sweep');
     every(this.limits.pruneIntervalMs, () => this.prune(), 'retention');
+    this.unexport = scraped.partitionsHeld.onScrape(() => [[{}, this.held.size]]);
     this.log.info({ partitions: this.options.partitions }, 'worker started');
   }
 
@@ -318,6 +321,7 @@ export class OperationsWorker implements LocalWorker {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unexport();
     for (const timer of this.timers) clearInterval(timer);
     await this.rebalancing;
     await Promise.all(this.loops.map((loop) => loop.stop()));

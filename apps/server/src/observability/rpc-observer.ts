@@ -1,0 +1,120 @@
+import type { DescMethod } from '@bufbuild/protobuf';
+import { context as traceContext, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { Code, type ConnectError, type HandlerContext } from '@connectrpc/connect';
+import { contextOfHeaders, rpcMetrics, tracer, tracingEnabled, withRequest, type Logger, type RequestFacts } from '@tally/platform';
+import type { CallKind, ObservedCall, RpcObserver } from '../transport/observer.js';
+import { clientIdOf, REQUEST_ID_HEADER, requestIdOf } from '../transport/request-ids.js';
+
+/**
+ * What every RPC leaves behind, on both transports and every protocol:
+ * - a request id: the caller's `x-request-id` or a new one, answered in the response headers
+ *   (and an error's trailers) and on every log line written while the call runs;
+ * - metrics: tally_rpc_requests_total{method,code,transport}, tally_rpc_duration_seconds
+ *   (unary calls), tally_rpcs_in_flight{kind};
+ * - a log line when it ends: debug when it succeeded, info for a client's error, warn for the
+ *   server's (internal, unknown, unavailable, data loss, deadline exceeded);
+ * - with traces on, a server span, the child of the caller's `traceparent` when it sent one.
+ */
+
+/** Codes that say the server, not the request, is at fault: logged as warnings. */
+const SERVER_FAULTS: ReadonlySet<Code> = new Set([Code.Internal, Code.Unknown, Code.Unavailable, Code.DataLoss, Code.DeadlineExceeded]);
+
+/** `invalid_argument`: the gRPC code names as Prometheus labels and log fields. */
+const CODE_LABELS: ReadonlyMap<Code, string> = new Map(
+  Object.entries(Code)
+    .filter((entry): entry is [string, Code] => typeof entry[1] === 'number')
+    .map(([name, code]) => [code, name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()]),
+);
+
+/** The transports as labelled: Connect's protocol names (`connect`, `grpc`, `grpc-web`). */
+type Transport = string;
+
+/** Each method's metric children, made on first use: recording is then a lookup and an add. */
+class MethodInstruments {
+  readonly #requests = new Map<string, ReturnType<typeof rpcMetrics.requests.labels>>();
+  readonly #durations = new Map<Transport, ReturnType<typeof rpcMetrics.duration.labels>>();
+
+  constructor(readonly name: string) {}
+
+  requests(transport: Transport, code: string): ReturnType<typeof rpcMetrics.requests.labels> {
+    const key = `${transport}\n${code}`;
+    let child = this.#requests.get(key);
+    if (child === undefined) this.#requests.set(key, (child = rpcMetrics.requests.labels(this.name, code, transport)));
+    return child;
+  }
+
+  duration(transport: Transport): ReturnType<typeof rpcMetrics.duration.labels> {
+    let child = this.#durations.get(transport);
+    if (child === undefined) this.#durations.set(transport, (child = rpcMetrics.duration.labels(this.name, transport)));
+    return child;
+  }
+}
+
+export function createRpcObserver(logger: Logger): RpcObserver {
+  const log = logger.child({ component: 'rpc' });
+  const instruments = new Map<DescMethod, MethodInstruments>();
+  const inFlight = { unary: rpcMetrics.inFlight.labels('unary'), stream: rpcMetrics.inFlight.labels('stream') };
+
+  return {
+    begin(method: DescMethod, context: HandlerContext, kind: CallKind): ObservedCall {
+      const startedMs = performance.now();
+      let methodInstruments = instruments.get(method);
+      if (methodInstruments === undefined) instruments.set(method, (methodInstruments = new MethodInstruments(`${method.parent.name}/${method.name}`)));
+      const transport = context.protocolName;
+      const requestId = requestIdOf(context.requestHeader);
+      const clientId = clientIdOf(context.requestHeader);
+      const facts: RequestFacts = clientId === undefined ? { requestId } : { requestId, clientId };
+      context.responseHeader.set(REQUEST_ID_HEADER, requestId);
+      inFlight[kind].inc();
+      const span = tracingEnabled() ? startSpan(method, context, facts) : undefined;
+      const spanContext = span && trace.setSpan(traceContext.active(), span);
+      return {
+        run: spanContext ? (work) => traceContext.with(spanContext, () => withRequest(facts, work)) : (work) => withRequest(facts, work),
+        end(error: ConnectError | undefined) {
+          const elapsedMs = performance.now() - startedMs;
+          const code = error === undefined ? 'ok' : (CODE_LABELS.get(error.code) ?? 'unknown');
+          inFlight[kind].dec();
+          methodInstruments.requests(transport, code).inc();
+          if (kind === 'unary') methodInstruments.duration(transport).observe(elapsedMs / 1000);
+          // An error's answer is its metadata: the request id goes with it (headers or trailers).
+          if (error !== undefined) error.metadata.set(REQUEST_ID_HEADER, requestId);
+          if (span !== undefined) endSpan(span, error);
+          const level = error === undefined ? 'debug' : SERVER_FAULTS.has(error.code) ? 'warn' : 'info';
+          if (!log.isLevelEnabled(level)) return;
+          const line = {
+            rpc: methodInstruments.name,
+            transport,
+            code,
+            ms: Math.round(elapsedMs * 10) / 10,
+            ...(error !== undefined && { err: error.rawMessage }),
+          };
+          withRequest(facts, () => log[level](line, error === undefined ? 'rpc answered' : 'rpc failed'));
+        },
+      };
+    },
+  };
+}
+
+function startSpan(method: DescMethod, context: HandlerContext, facts: RequestFacts): Span {
+  return tracer.startSpan(
+    `${method.parent.typeName}/${method.name}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'rpc.system': context.protocolName === 'connect' ? 'connect_rpc' : 'grpc',
+        'rpc.service': method.parent.typeName,
+        'rpc.method': method.name,
+        'tally.transport': context.protocolName,
+        'tally.request.id': facts.requestId,
+        ...(facts.clientId !== undefined && { 'tally.client.id': facts.clientId }),
+      },
+    },
+    contextOfHeaders(context.requestHeader),
+  );
+}
+
+function endSpan(span: Span, error: ConnectError | undefined): void {
+  span.setAttribute('rpc.grpc.status_code', error?.code ?? 0);
+  if (error !== undefined && SERVER_FAULTS.has(error.code)) span.setStatus({ code: SpanStatusCode.ERROR, message: error.rawMessage });
+  span.end();
+}
