@@ -3,6 +3,7 @@ import { context as traceContext, SpanKind, SpanStatusCode, trace, type Span } f
 import { Code, type ConnectError, type HandlerContext } from '@connectrpc/connect';
 import { contextOfHeaders, rpcMetrics, tracer, tracingEnabled, withRequest, type Logger, type RequestFacts } from '@tally/platform';
 import type { CallKind, ObservedCall, RpcObserver } from '../transport/observer.js';
+import { rpcName } from '../transport/processing-patterns.js';
 import { clientIdOf, REQUEST_ID_HEADER, requestIdOf } from '../transport/request-ids.js';
 
 /**
@@ -34,7 +35,11 @@ class MethodInstruments {
   readonly #requests = new Map<string, ReturnType<typeof rpcMetrics.requests.labels>>();
   readonly #durations = new Map<Transport, ReturnType<typeof rpcMetrics.duration.labels>>();
 
-  constructor(readonly name: string) {}
+  /** `LedgerService/SubmitTransaction` in metrics; logs use the full name, as every other RPC log line does. */
+  constructor(
+    readonly name: string,
+    readonly fullName: string,
+  ) {}
 
   requests(transport: Transport, code: string): ReturnType<typeof rpcMetrics.requests.labels> {
     const key = `${transport}\n${code}`;
@@ -59,7 +64,7 @@ export function createRpcObserver(logger: Logger): RpcObserver {
     begin(method: DescMethod, context: HandlerContext, kind: CallKind): ObservedCall {
       const startedMs = performance.now();
       let methodInstruments = instruments.get(method);
-      if (methodInstruments === undefined) instruments.set(method, (methodInstruments = new MethodInstruments(`${method.parent.name}/${method.name}`)));
+      if (methodInstruments === undefined) instruments.set(method, (methodInstruments = new MethodInstruments(`${method.parent.name}/${method.name}`, rpcName(method))));
       const transport = context.protocolName;
       const requestId = requestIdOf(context.requestHeader);
       const clientId = clientIdOf(context.requestHeader);
@@ -82,7 +87,7 @@ export function createRpcObserver(logger: Logger): RpcObserver {
           const level = error === undefined ? 'debug' : SERVER_FAULTS.has(error.code) ? 'warn' : 'info';
           if (!log.isLevelEnabled(level)) return;
           const line = {
-            rpc: methodInstruments.name,
+            rpc: methodInstruments.fullName,
             transport,
             code,
             ms: Math.round(elapsedMs * 10) / 10,
@@ -97,7 +102,7 @@ export function createRpcObserver(logger: Logger): RpcObserver {
 
 function startSpan(method: DescMethod, context: HandlerContext, facts: RequestFacts): Span {
   return tracer.startSpan(
-    `${method.parent.typeName}/${method.name}`,
+    rpcName(method),
     {
       kind: SpanKind.SERVER,
       attributes: {
