@@ -117,6 +117,24 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('a worker-only process (TALLY_ROLE=worker)', () => {
+  it('serves /healthz, /readyz and /metrics, and no RPC', async () => {
+    const worker = await startTestServer({ ...isolatedEnv('observability', 5), TALLY_ROLE: 'worker' });
+    try {
+      expect(worker.server.grpcPort).toBeUndefined();
+      expect((await fetch(`${worker.httpUrl}/healthz`)).status).toBe(200);
+      await expect.poll(async () => (await fetch(`${worker.httpUrl}/readyz`)).status).toBe(200);
+      const metrics = await fetch(`${worker.httpUrl}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^tally_partitions_held \d+$/m);
+      const rpc = await fetch(`${worker.httpUrl}/tally.v1.LedgerService/ListLedgers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect(rpc.status).toBe(404);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
 describe('request ids', () => {
   it('answers the caller’s x-request-id on native gRPC, in headers and in an error’s trailers', async () => {
     const metadata = new grpc.Metadata();

@@ -33,7 +33,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 export interface RunningServer {
   /** Undefined when this process runs no API (TALLY_ROLE=worker). */
   readonly grpcPort: number | undefined;
-  readonly httpPort: number | undefined;
+  /** The API's HTTP port; for a worker-only process, where it serves /healthz, /readyz and /metrics. */
+  readonly httpPort: number;
   /** Undefined when this process runs no worker (TALLY_ROLE=api). */
   readonly worker: OperationsWorker | undefined;
   /**
@@ -41,6 +42,14 @@ export interface RunningServer {
    * operations in hand, then closes every connection.
    */
   stop(): Promise<void>;
+}
+
+/** A worker-only process beside another Tally on one machine needs a port of its own: say how. */
+function portInUse(error: unknown, port: number): Error | undefined {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return undefined;
+  return new Error(
+    `TALLY_HTTP_PORT ${port} is in use: a worker-only process serves /healthz, /readyz and /metrics there; give it a port of its own (TALLY_HTTP_PORT=8081 npm run worker, or 0 for any free port)`,
+  );
 }
 
 export interface ServerOptions {
@@ -57,7 +66,17 @@ export async function startServer(config: Config, logger: Logger, options: Serve
   const { db, redis, ledgers, operations } = infra;
   const { watcher } = infra.operationsModule;
 
-  let api: { grpc: ListeningServer; http: ListeningServer; health: HealthMonitor; stopWatches(): Promise<void> } | undefined;
+  const health = new HealthMonitor({
+    probes: { postgres: () => db.ping(), redis: async () => void (await redis.ping()) },
+    logger,
+    ...(config.auth === 'off' && watcher && { warnings: [AUTH_OFF_WARNING] }),
+  });
+  health.start();
+  const plain = { health, logger, host: config.host, tls: config.tls, port: config.httpPort, metrics: metricsExposition };
+  const limits = watcher && config.rateLimits ? new CallerLimits({ limits: config.rateLimits, redis, logger }) : undefined;
+
+  let api: { grpc: ListeningServer; stopWatches(): Promise<void> } | undefined;
+  let http: ListeningServer;
   if (watcher) {
     const requireLedger = (ledgerId: string, scope: TenantScope): Promise<void> => ledgers.requireLedger(ledgerId, scope);
     const watches = watchHandlers({
@@ -65,7 +84,6 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       requireLedger,
       requireOperation: async (operationId, scope) => void (await operations.getOperation(operationId, scope)),
     });
-    const limits = config.rateLimits && new CallerLimits({ limits: config.rateLimits, redis, logger });
     const bindings: ServiceBinding[] = gateBindings(
       [
         bindService(LedgerService, ledgerServiceHandlers(ledgers, infra.exchange, logger)),
@@ -76,52 +94,41 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     );
     checkProcessingPatterns(bindings);
     if (config.auth === 'off') logger.warn(AUTH_OFF_WARNING);
-    const health = new HealthMonitor({
-      probes: { postgres: () => db.ping(), redis: async () => void (await redis.ping()) },
-      logger,
-      ...(config.auth === 'off' && { warnings: [AUTH_OFF_WARNING] }),
-    });
-    health.start();
     const observer = createRpcObserver(logger);
     const common = { bindings, health, logger, observer, requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES };
     const grpc = await startGrpcServer({ ...common, host: config.host, tls: config.tls, reflection: config.reflection, port: config.grpcPort });
-    const http = await startHttpServer({
-      ...common,
-      host: config.host,
-      tls: config.tls,
-      port: config.httpPort,
-      corsOrigins: config.corsOrigins,
-      metrics: metricsExposition,
-      consoleDir: CONSOLE_DIR,
-    });
+    http = await startHttpServer({ ...common, ...plain, corsOrigins: config.corsOrigins, consoleDir: CONSOLE_DIR });
     api = {
       grpc,
-      http,
-      health,
       stopWatches: async () => {
         limits?.close();
         await watcher.close();
       },
     };
+  } else {
+    // A worker-only process serves no RPC, but operators still probe and scrape it.
+    http = await startHttpServer({ ...plain, bindings: [], corsOrigins: [], requestTimeoutMs: config.requestTimeoutMs, maxMessageBytes: MAX_MESSAGE_BYTES }).catch(
+      (error: unknown) => {
+        throw portInUse(error, config.httpPort) ?? error;
+      },
+    );
   }
   const worker = config.role === 'api' ? undefined : startWorker(infra, config, options.workerLimits);
   logger.info(
-    { role: config.role, grpcPort: api?.grpc.port, httpPort: api?.http.port, partitions: config.partitions },
+    { role: config.role, grpcPort: api?.grpc.port, httpPort: http.port, partitions: config.partitions },
     'tally is running',
   );
 
   let stopping: Promise<void> | undefined;
   return {
     grpcPort: api?.grpc.port,
-    httpPort: api?.http.port,
+    httpPort: http.port,
     worker,
     stop: () =>
       (stopping ??= (async () => {
-        if (api) {
-          api.health.stop();
-          await Promise.allSettled([api.grpc.close(SHUTDOWN_GRACE_MS), api.http.close(SHUTDOWN_GRACE_MS)]);
-          await api.stopWatches();
-        }
+        health.stop();
+        await Promise.allSettled([api?.grpc.close(SHUTDOWN_GRACE_MS), http.close(SHUTDOWN_GRACE_MS)]);
+        await api?.stopWatches();
         await worker?.stop();
         await infra.close();
         logger.info('tally stopped');

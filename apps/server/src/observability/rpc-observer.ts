@@ -9,7 +9,8 @@ import { clientIdOf, REQUEST_ID_HEADER, requestIdOf } from '../transport/request
 /**
  * What every RPC leaves behind, on both transports and every protocol:
  * - a request id: the caller's `x-request-id` or a new one, answered in the response headers
- *   (and an error's trailers) and on every log line written while the call runs;
+ *   (with the status, when an error is the whole answer) and on every log line written while
+ *   the call runs;
  * - metrics: tally_rpc_requests_total{method,code,transport}, tally_rpc_duration_seconds
  *   (unary calls), tally_rpcs_in_flight{kind};
  * - a log line when it ends: debug when it succeeded, info for a client's error, warn for the
@@ -81,8 +82,6 @@ export function createRpcObserver(logger: Logger): RpcObserver {
           inFlight[kind].dec();
           methodInstruments.requests(transport, code).inc();
           if (kind === 'unary') methodInstruments.duration(transport).observe(elapsedMs / 1000);
-          // An error's answer is its metadata: the request id goes with it (headers or trailers).
-          if (error !== undefined) error.metadata.set(REQUEST_ID_HEADER, requestId);
           if (span !== undefined) endSpan(span, error);
           const level = error === undefined ? 'debug' : SERVER_FAULTS.has(error.code) ? 'warn' : 'info';
           if (!log.isLevelEnabled(level)) return;

@@ -227,7 +227,8 @@ function unaryCall(method: DescMethod, handler: GuardedUnary): grpc.handleUnaryC
           sendResponseHeaders(call, context.responseHeader);
           callback(null, response, metadataFromHeaders(context.responseTrailer));
         },
-        (error: unknown) => callback(grpcError(ConnectError.from(error))),
+        // No headers went out: the handler's (the request id) go with the status, trailers-only.
+        (error: unknown) => callback(grpcError(ConnectError.from(error), context.responseHeader)),
       )
       .finally(() => context.abort(CALL_ENDED));
   });
@@ -239,8 +240,8 @@ function serverStreamingCall(
 ): grpc.handleServerStreamingCall<Buffer, Message> {
   return afterResets((call) => {
     const context = handlerContext(call, method);
+    let headersSent = false;
     const run = async (): Promise<void> => {
-      let headersSent = false;
       for await (const message of handler(decodeRequest(method, call.request), context)) {
         // A stream handler sets response headers before its first message (Connect's rule).
         if (!headersSent) headersSent = sendResponseHeaders(call, context.responseHeader);
@@ -253,7 +254,7 @@ function serverStreamingCall(
     run()
       .catch((error: unknown) => {
         // After a cancel there is nobody to tell; grpc-js has already closed the call.
-        if (!call.cancelled) call.emit('error', grpcError(ConnectError.from(error)));
+        if (!call.cancelled) call.emit('error', grpcError(ConnectError.from(error), headersSent ? undefined : context.responseHeader));
       })
       .finally(() => context.abort(CALL_ENDED));
   });
@@ -338,6 +339,13 @@ function metadataFromHeaders(headers: Headers): grpc.Metadata {
   return metadata;
 }
 
+/** `first`'s fields, then `second`'s (which win where both have one). */
+function mergedHeaders(first: Headers, second: Headers): Headers {
+  const merged = new Headers(first);
+  second.forEach((value, key) => merged.set(key, value));
+  return merged;
+}
+
 /** Returns whether headers were sent (only when a handler set some). */
 function sendResponseHeaders(call: ServerCall, headers: Headers): boolean {
   if ([...headers.keys()].length === 0) return false;
@@ -345,9 +353,12 @@ function sendResponseHeaders(call: ServerCall, headers: Headers): boolean {
   return true;
 }
 
-/** A ConnectError as grpc-js sends it: code, message and the google.rpc.Status trailer. */
-function grpcError(error: ConnectError): grpc.ServerErrorResponse {
-  const metadata = metadataFromHeaders(error.metadata);
+/**
+ * A ConnectError as grpc-js sends it: code, message and the google.rpc.Status trailer, with the
+ * response headers the handler set when none were sent before the error (as Connect does).
+ */
+function grpcError(error: ConnectError, unsentHeaders?: Headers): grpc.ServerErrorResponse {
+  const metadata = metadataFromHeaders(unsentHeaders ? mergedHeaders(unsentHeaders, error.metadata) : error.metadata);
   if (error.details.length > 0) metadata.set('grpc-status-details-bin', Buffer.from(statusDetailsBin(error)));
   return Object.assign(new Error(error.rawMessage), {
     code: error.code as number as grpc.status,
