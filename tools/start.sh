@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 
 prepare_environment
 log "building (cached when nothing changed)"
-if ! npx nx run-many -t build --projects=@tally/server,@tally/worker,@tally/rates-mock --output-style=static --verbose=false >/dev/null; then
-  npx nx run-many -t build --projects=@tally/server,@tally/worker,@tally/rates-mock --output-style=static --skip-nx-cache
+if ! npx nx run-many -t build --projects=@tally/server,@tally/worker,@tally/rates-mock,@tally/console --output-style=static --verbose=false >/dev/null; then
+  npx nx run-many -t build --projects=@tally/server,@tally/worker,@tally/rates-mock,@tally/console --output-style=static --skip-nx-cache
   die "build failed"
 fi
 

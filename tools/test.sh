@@ -19,6 +19,7 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 
 prepare_environment
+bash tools/ensure-browser.sh # Chromium for the browser suites (console, CORS)
 vitest_args=()
 if [ "$quick" = false ]; then
   log "contracts"
