@@ -1,5 +1,6 @@
 import type { TallyError } from './errors.js';
 import type { SqlTransaction } from './sql.js';
+import type { RequestOrigin } from './tenancy.js';
 
 /**
  * The contract of an async use case (a credit, a transfer, an exchange), between the module that
@@ -27,6 +28,8 @@ export interface OperationRequest<Kind extends string = string> {
   readonly tenant: string | null;
   /** JSON-safe and canonical (fixed key order, sorted metadata): a retry must hash the same. */
   readonly request: Readonly<Record<string, unknown>>;
+  /** The RPC that submitted it (its scope's origin), kept with it; not part of its identity. */
+  readonly origin?: RequestOrigin | undefined;
 }
 
 /** One request's answer: the operation recorded (or found, for a retry), or why not. */

@@ -7,8 +7,6 @@
  * A caller's items always travel in one batch, in their order, and batches start in the order
  * their calls arrived; with `maxConcurrentBatches` 1 they also finish in that order.
  */
-import { outsideRequest } from './request-context.js';
-
 export interface CoalescerOptions<In, Out> {
   /** Runs one batch: one answer per item, in order. */
   readonly run: (items: readonly In[]) => Promise<readonly Out[]>;
@@ -87,8 +85,7 @@ export class Coalescer<In, Out> {
     while (this.#running < this.#maxConcurrentBatches && this.#waiting.length > 0) {
       const batch = this.#takeBatch();
       this.#running++;
-      // The batch serves many requests: it runs outside the one that happened to start it.
-      void outsideRequest(() => this.#run(batch)).finally(() => {
+      void this.#run(batch).finally(() => {
         this.#running--;
         if (this.#waiting.length > 0) this.#schedule();
       });

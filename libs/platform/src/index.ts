@@ -2,11 +2,9 @@
 export { loadConfig, ConfigError, DEFAULTS, MAX_PARTITIONS, LOG_LEVELS, ROLES, AUTH_MODES, MIN_TOKEN_SECRET_CHARS } from './config.js';
 export type { Config, LogLevel, Role, AuthMode, RateLimits, TlsFiles } from './config.js';
 export { createLogger } from './logger.js';
-export { withRequest, currentRequest, outsideRequest } from './request-context.js';
-export type { RequestFacts } from './request-context.js';
 export { metricsRegistry, metricsExposition, rpcMetrics, operationMetrics, dependencyMetrics, scraped } from './metrics.js';
 export type { ScrapedGauge } from './metrics.js';
-export { tracer, tracingEnabled, startTracing, currentTraceparent, contextOfTraceparent, contextOfHeaders, recordSpanUnder } from './tracing.js';
+export { tracer, tracingEnabled, startTracing, traceparentOf, contextOfTraceparent, contextOfHeaders, recordSpanUnder } from './tracing.js';
 export type { Logger } from './logger.js';
 export {
   TallyError,
@@ -31,7 +29,7 @@ export {
 } from './violations.js';
 export { checkPageSize, PageTokens, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging.js';
 export { EVERY_TENANT, isVisibleTo, ownerFor, tenantQueryPart } from './tenancy.js';
-export type { TenantScope } from './tenancy.js';
+export type { TenantScope, RequestOrigin } from './tenancy.js';
 export type { PageRequest } from './paging.js';
 export { Database, ensureDatabaseExists } from './database.js';
 export { SqlPool, statement } from './sql.js';

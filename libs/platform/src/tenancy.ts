@@ -4,7 +4,20 @@
  * answered NOT_FOUND, as if they did not exist. With TALLY_AUTH=off there is no tenant: every
  * call reaches everything, and what it creates belongs to no tenant.
  */
-export type TenantScope = { readonly tenant: string } | typeof EVERY_TENANT;
+export type TenantScope = ({ readonly tenant: string } | { readonly tenant: null }) & {
+  /** The RPC the call serves, when it comes from one: what an operation it submits records. */
+  readonly origin?: RequestOrigin | undefined;
+};
+
+/**
+ * The request a call serves: its id (the caller's `x-request-id`, or one made for it) and, with
+ * traces on, the W3C traceparent of its span. An accepted operation keeps both, so that the
+ * line logging its end names the request, and the worker's apply span joins its trace.
+ */
+export interface RequestOrigin {
+  readonly requestId: string;
+  readonly traceparent?: string | undefined;
+}
 
 /** The scope of a call when auth is off. */
 export const EVERY_TENANT = Object.freeze({ tenant: null });

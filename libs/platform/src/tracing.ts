@@ -1,4 +1,4 @@
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Tracer } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from './logger.js';
 
 /**
@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
  *
  * A submit RPC's span is the parent of the worker's span that later applies the operation:
  * the span's W3C `traceparent` is stored with the operation when it is accepted
- * (`currentTraceparent`), and the worker starts its span under it (`contextOfTraceparent`).
+ * (`traceparentOf`), and the worker starts its span under it (`contextOfTraceparent`).
  */
 
 export const tracer: Tracer = trace.getTracer('tally');
@@ -43,11 +43,10 @@ export async function startTracing(logger: Logger, env: NodeJS.ProcessEnv = proc
   };
 }
 
-/** The W3C traceparent of the span this code runs in; undefined when tracing is off or there is none. */
-export function currentTraceparent(): string | undefined {
-  if (!enabled) return undefined;
+/** The W3C traceparent naming a span, as a child of it would carry it. */
+export function traceparentOf(span: Span): string | undefined {
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
   return carrier['traceparent'];
 }
 

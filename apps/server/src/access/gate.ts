@@ -4,6 +4,7 @@ import type { AccessFacade, Scope } from '@tally/access';
 import { TallyError, type AuthMode, type Logger } from '@tally/platform';
 import type { ServiceBinding } from '../transport/index.js';
 import { peerAddressOf } from '../transport/peer.js';
+import { requestFactsOf, type RequestFacts } from '../transport/request-ids.js';
 import { anonymousCaller, setCaller, type Caller } from './caller.js';
 import type { Budget, CallerLimits } from './caller-limits.js';
 import { checkScopesDeclared, requiredScope } from './scopes.js';
@@ -69,7 +70,7 @@ export function gateBindings(bindings: readonly ServiceBinding[], deps: GateDeps
       const needs = requiredScope(method)!;
       const budget: Budget = needs === 'read' ? 'read' : 'write';
       const admit = async (request: Message, context: HandlerContext): Promise<Caller> => {
-        const caller = await identify(deps, method, needs, context);
+        const caller = withOrigin(await identify(deps, method, needs, context), requestFactsOf(context));
         setCaller(context, caller);
         await deps.limits?.consume(budget, caller.id, costOf(request));
         return caller;
@@ -119,6 +120,13 @@ async function identify(deps: GateDeps, method: DescMethod, needs: Scope, contex
     });
   }
   return { scope: { tenant: grant.tenant }, id: `key:${grant.keyId}` };
+}
+
+/** The caller, its scope naming the request it serves (what an operation it submits records). */
+function withOrigin(caller: Caller, facts: RequestFacts | undefined): Caller {
+  if (facts === undefined) return caller;
+  const origin = facts.traceparent === undefined ? { requestId: facts.requestId } : { requestId: facts.requestId, traceparent: facts.traceparent };
+  return { ...caller, scope: { ...caller.scope, origin } };
 }
 
 /** The key of `Bearer <key>` (the scheme in any case, as HTTP has it); undefined for anything else. */

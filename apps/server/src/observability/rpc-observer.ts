@@ -1,21 +1,26 @@
 import type { DescMethod } from '@bufbuild/protobuf';
 import { context as traceContext, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { Code, type ConnectError, type HandlerContext } from '@connectrpc/connect';
-import { contextOfHeaders, rpcMetrics, tracer, tracingEnabled, withRequest, type Logger, type RequestFacts } from '@tally/platform';
+import { contextOfHeaders, rpcMetrics, traceparentOf, tracer, tracingEnabled, type Logger } from '@tally/platform';
 import type { CallKind, ObservedCall, RpcObserver } from '../transport/observer.js';
 import { rpcName } from '../transport/processing-patterns.js';
-import { clientIdOf, REQUEST_ID_HEADER, requestIdOf } from '../transport/request-ids.js';
+import { clientIdOf, REQUEST_ID_HEADER, requestIdOf, setRequestFacts, type RequestFacts } from '../transport/request-ids.js';
 
 /**
  * What every RPC leaves behind, on both transports and every protocol:
  * - a request id: the caller's `x-request-id` or a new one, answered in the response headers
- *   (with the status, when an error is the whole answer) and on every log line written while
- *   the call runs;
+ *   (with the status, when an error is the whole answer), named by every line the RPC layer
+ *   logs about the call, and kept with an operation it submits (the line logging that
+ *   operation's end names it);
  * - metrics: tally_rpc_requests_total{method,code,transport}, tally_rpc_duration_seconds
  *   (unary calls), tally_rpcs_in_flight{kind};
  * - a log line when it ends: debug when it succeeded, info for a client's error, warn for the
  *   server's (internal, unknown, unavailable, data loss, deadline exceeded);
- * - with traces on, a server span, the child of the caller's `traceparent` when it sent one.
+ * - with traces on, a server span, the child of the caller's `traceparent` when it sent one,
+ *   in which the handler runs (and whose traceparent an operation it submits keeps).
+ *
+ * The request's facts travel in the call's context values, not in an AsyncLocalStorage: on
+ * Node 20 one would slow every promise of the process (the benchmark showed it).
  */
 
 /** Codes that say the server, not the request, is at fault: logged as warnings. */
@@ -69,13 +74,14 @@ export function createRpcObserver(logger: Logger): RpcObserver {
       const transport = context.protocolName;
       const requestId = requestIdOf(context.requestHeader);
       const clientId = clientIdOf(context.requestHeader);
-      const facts: RequestFacts = clientId === undefined ? { requestId } : { requestId, clientId };
       context.responseHeader.set(REQUEST_ID_HEADER, requestId);
       inFlight[kind].inc();
-      const span = tracingEnabled() ? startSpan(method, context, facts) : undefined;
+      const span = tracingEnabled() ? startSpan(method, context, requestId, clientId) : undefined;
+      const facts: RequestFacts = { requestId, clientId, traceparent: span && traceparentOf(span) };
+      setRequestFacts(context, facts);
       const spanContext = span && trace.setSpan(traceContext.active(), span);
       return {
-        run: spanContext ? (work) => traceContext.with(spanContext, () => withRequest(facts, work)) : (work) => withRequest(facts, work),
+        run: spanContext ? (work) => traceContext.with(spanContext, work) : runDirectly,
         end(error: ConnectError | undefined) {
           const elapsedMs = performance.now() - startedMs;
           const code = error === undefined ? 'ok' : (CODE_LABELS.get(error.code) ?? 'unknown');
@@ -86,20 +92,27 @@ export function createRpcObserver(logger: Logger): RpcObserver {
           const level = error === undefined ? 'debug' : SERVER_FAULTS.has(error.code) ? 'warn' : 'info';
           if (!log.isLevelEnabled(level)) return;
           const line = {
+            requestId,
+            ...(clientId !== undefined && { clientId }),
             rpc: methodInstruments.fullName,
             transport,
             code,
             ms: Math.round(elapsedMs * 10) / 10,
             ...(error !== undefined && { err: error.rawMessage }),
           };
-          withRequest(facts, () => log[level](line, error === undefined ? 'rpc answered' : 'rpc failed'));
+          log[level](line, error === undefined ? 'rpc answered' : 'rpc failed');
         },
       };
     },
   };
 }
 
-function startSpan(method: DescMethod, context: HandlerContext, facts: RequestFacts): Span {
+/** With traces off, a call's work runs as it is. */
+function runDirectly<T>(work: () => T): T {
+  return work();
+}
+
+function startSpan(method: DescMethod, context: HandlerContext, requestId: string, clientId: string | undefined): Span {
   return tracer.startSpan(
     rpcName(method),
     {
@@ -109,8 +122,8 @@ function startSpan(method: DescMethod, context: HandlerContext, facts: RequestFa
         'rpc.service': method.parent.typeName,
         'rpc.method': method.name,
         'tally.transport': context.protocolName,
-        'tally.request.id': facts.requestId,
-        ...(facts.clientId !== undefined && { 'tally.client.id': facts.clientId }),
+        'tally.request.id': requestId,
+        ...(clientId !== undefined && { 'tally.client.id': clientId }),
       },
     },
     contextOfHeaders(context.requestHeader),

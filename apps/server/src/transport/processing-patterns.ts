@@ -17,6 +17,7 @@ import type { Logger } from '@tally/platform';
 import type { ServiceBinding } from './binding.js';
 import { internalError, toConnectError } from './errors.js';
 import { UNOBSERVED, type RpcObserver } from './observer.js';
+import { requestLogger } from './request-ids.js';
 
 /**
  * The sync/async decision (docs/adr/0001-sync-and-async-processing.md) enforced at the edge.
@@ -166,7 +167,7 @@ function guardUnary(method: DescMethod, handler: UnaryHandler, options: GuardOpt
       const expiresAt = Date.now() + budgetMs;
       const scope = linkSignals(context.signal);
       const timer = setTimeout(() => {
-        if (budgetMs === options.requestTimeoutMs) options.logger.warn({ rpc, budgetMs }, 'server deadline exceeded');
+        if (budgetMs === options.requestTimeoutMs) requestLogger(options.logger, context).warn({ rpc, budgetMs }, 'server deadline exceeded');
         scope.abort(new ConnectError(`${rpc} did not answer within ${budgetMs} ms`, Code.DeadlineExceeded));
       }, budgetMs);
       const { signal } = scope;
@@ -176,12 +177,12 @@ function guardUnary(method: DescMethod, handler: UnaryHandler, options: GuardOpt
         const answer = await untilAborted(Promise.resolve().then(() => handler(request, scoped)), signal);
         const response = toMessage(method.output, answer);
         if (resultField !== undefined && !isFilled(response, resultField)) {
-          throw internalError(new Error(`ASYNC RPC ${rpc} answered without "${resultField.name}"`), options.logger, rpc);
+          throw internalError(new Error(`ASYNC RPC ${rpc} answered without "${resultField.name}"`), requestLogger(options.logger, context), rpc);
         }
         call.end(undefined);
         return response;
       } catch (error) {
-        const failure = toConnectError(error, options.logger, rpc);
+        const failure = toConnectError(error, requestLogger(options.logger, context), rpc);
         call.end(failure);
         throw failure;
       } finally {
@@ -211,7 +212,7 @@ function guardStream(method: DescMethod, handler: StreamHandler, options: GuardO
         yield toMessage(method.output, step.value);
       }
     } catch (error) {
-      failure = toConnectError(error, options.logger, rpc);
+      failure = toConnectError(error, requestLogger(options.logger, context), rpc);
       throw failure;
     } finally {
       // Runs the handler's own `finally` (unsubscribe, release) when the client leaves early.

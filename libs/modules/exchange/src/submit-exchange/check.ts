@@ -54,7 +54,7 @@ export async function submitExchange<Operation>(
   const request = await checkExchange(em, input, scope);
   await ledgers.requireCurrencies(input.ledgerId, [request.from_currency, request.to_currency], scope);
   const [admission] = await intake.accept([
-    { kind: 'EXCHANGE', ledgerId: input.ledgerId, transactionId: input.transactionId, tenant: ownerFor(scope), request: { ...request } },
+    { kind: 'EXCHANGE', ledgerId: input.ledgerId, transactionId: input.transactionId, tenant: ownerFor(scope), request: { ...request }, origin: scope.origin },
   ]);
   if (!admission!.ok) throw admission!.error;
   return admission!.operation;

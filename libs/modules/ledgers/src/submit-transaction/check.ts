@@ -70,7 +70,8 @@ export async function submitTransactions<Operation>(
   }
   const checked = await checkTransactions(directory, scope, inputs, fieldPrefix);
   const tenant = ownerFor(scope);
-  const passed = checked.flatMap((c) => (c.ok ? [{ kind: 'TRANSACTION' as const, ...c.checked, tenant, request: { ...c.checked.request } }] : []));
+  const { origin } = scope;
+  const passed = checked.flatMap((c) => (c.ok ? [{ kind: 'TRANSACTION' as const, ...c.checked, tenant, request: { ...c.checked.request }, origin }] : []));
   const accepted = passed.length === 0 ? [] : await intake.accept(passed);
   let next = 0;
   return checked.map((c): Admission<Operation> => (c.ok ? accepted[next++]! : c));

@@ -79,6 +79,7 @@ export async function submitTransfer<Operation>(
       transactionId: checked.transactionId,
       tenant: ownerFor(scope),
       request: { ...checked.request },
+      origin: scope.origin,
     },
   ]);
   if (!admission!.ok) throw admission!.error;

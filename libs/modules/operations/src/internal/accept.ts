@@ -5,7 +5,7 @@ import { fromColumns, OPERATION_COLUMNS, prefixed, toOperation } from './operati
 import { partitionOf } from './partition.js';
 import type { OperationRow } from './schema.js';
 import type { OperationKind } from './status.js';
-import type { Operation, OperationOrigin } from './types.js';
+import type { Operation } from './types.js';
 
 /**
  * Accepting async requests: each validated request becomes a PENDING operation row, committed
@@ -20,10 +20,8 @@ import type { Operation, OperationOrigin } from './types.js';
  * one round trip takes the locks, inserts every row and commits.
  */
 
-/** What a module's use case asks to record (its intake port's request). */
+/** What a module's use case asks to record (its intake port's request), with the RPC that asked. */
 export type OperationSpec = OperationRequest<OperationKind>;
-/** A spec as accepted: with the request it came in (see the facade's accept). */
-export type AcceptedSpec = OperationSpec & { readonly origin?: OperationOrigin | undefined };
 
 export type AcceptOutcome =
   | { readonly ok: true; readonly operation: Operation; readonly created: boolean; readonly partition: number; readonly seq: string }
@@ -61,7 +59,7 @@ const EXISTING = statement(
        on o.ledger_id = x.ledger_id and o.transaction_id = x.transaction_id`,
 );
 
-export async function acceptOperations(sql: Sql, specs: readonly AcceptedSpec[], partitions: number): Promise<AcceptOutcome[]> {
+export async function acceptOperations(sql: Sql, specs: readonly OperationSpec[], partitions: number): Promise<AcceptOutcome[]> {
   if (specs.length === 0) return [];
   const rows: NewRow[] = specs.map((spec, ord) => ({
     ord,

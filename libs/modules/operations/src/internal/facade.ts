@@ -1,6 +1,6 @@
-import { Coalescer, currentRequest, currentTraceparent, isVisibleTo, notFound, TallyError, transientKind, type Database, type PageTokens, type TenantScope } from '@tally/platform';
+import { Coalescer, isVisibleTo, notFound, TallyError, transientKind, type Database, type PageTokens, type TenantScope } from '@tally/platform';
 import { endedOperations, inFlight, type AuditedOperation } from './audit-view.js';
-import { acceptOperations, MAX_ACCEPT_BATCH, type AcceptedSpec, type AcceptOutcome, type OperationSpec } from './accept.js';
+import { acceptOperations, MAX_ACCEPT_BATCH, type AcceptOutcome, type OperationSpec } from './accept.js';
 import { cancelOperation } from './cancel-operation.js';
 import type { StatusFeed } from './feed/status-feed.js';
 import { createOperationReader } from './operation-store.js';
@@ -70,7 +70,7 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
   }
 
   /** One transaction for the group, then its wake-ups and one feed message. */
-  async function acceptGroup(specs: readonly AcceptedSpec[]): Promise<AcceptOutcome[]> {
+  async function acceptGroup(specs: readonly OperationSpec[]): Promise<AcceptOutcome[]> {
     await deps.localWorker?.()?.caughtUp();
     const outcomes = await acceptOperations(deps.db.sql, specs, deps.partitions);
     const waiting = new Set<number>();
@@ -87,7 +87,7 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
     return outcomes;
   }
 
-  const accepting = new Coalescer<AcceptedSpec, AcceptOutcome>({
+  const accepting = new Coalescer<OperationSpec, AcceptOutcome>({
     run: acceptGroup,
     maxBatchItems: MAX_ACCEPT_GROUP_OPS,
     maxWaitingItems: MAX_ACCEPT_WAITING_OPS,
@@ -120,12 +120,7 @@ export function createOperationsFacade(deps: OperationsDeps): OperationsFacade {
     },
     async accept(specs) {
       if (specs.length > MAX_ACCEPT_BATCH) throw new Error(`accept batch of ${specs.length} exceeds ${MAX_ACCEPT_BATCH}`);
-      // Read here, in the request's context: the group commit runs in whichever request came first.
-      const requestId = currentRequest()?.requestId ?? null;
-      const traceparent = currentTraceparent() ?? null;
-      if (requestId === null && traceparent === null) return accepting.submit(specs);
-      const origin = { requestId, traceparent };
-      return accepting.submit(specs.map((spec) => ({ ...spec, origin })));
+      return accepting.submit(specs);
     },
     async requeue(id) {
       const requeued = await requeueOperation(deps.db.em(), id);

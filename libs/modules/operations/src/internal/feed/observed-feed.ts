@@ -20,6 +20,21 @@ export function observedFeed(feed: StatusFeed, logger: Logger): StatusFeed {
   };
 }
 
+/** Each label set's series, looked up once: prom-client's `labels()` hashes its arguments on every call. */
+function cachedSeries<Series>(make: (...labels: string[]) => Series): (...labels: string[]) => Series {
+  const made = new Map<string, Series>();
+  return (...labels) => {
+    const key = labels.join('\n');
+    let series = made.get(key);
+    if (series === undefined) made.set(key, (series = make(...labels)));
+    return series;
+  };
+}
+
+const acceptedSeries = cachedSeries((kind) => operationMetrics.accepted.labels(kind));
+const finishedSeries = cachedSeries((kind, status, reason) => operationMetrics.finished.labels(kind, status, reason));
+const latencySeries = cachedSeries((kind) => operationMetrics.latency.labels(kind));
+
 /** A failure reason as a label: the error codes Tally writes (`INSUFFICIENT_FUNDS`); anything else is `OTHER`. */
 const REASON_LABEL = /^[A-Z][A-Z0-9_]{0,63}$/;
 
@@ -27,14 +42,14 @@ function observe(operation: Operation, log: Logger): void {
   const { status } = operation;
   const kind = operation.kind.toLowerCase();
   if (status === 'PENDING') {
-    if (operation.version === 1n) operationMetrics.accepted.labels(kind).inc();
+    if (operation.version === 1n) acceptedSeries(kind).inc();
     return;
   }
   if (status !== 'COMPLETED' && status !== 'FAILED' && status !== 'CANCELLED') return;
   const code = operation.error?.code ?? '';
   const reason = code === '' || REASON_LABEL.test(code) ? code : 'OTHER';
-  operationMetrics.finished.labels(kind, status.toLowerCase(), reason).inc();
-  operationMetrics.latency.labels(kind).observe(Math.max(0, operation.updateTime.getTime() - operation.createTime.getTime()) / 1000);
+  finishedSeries(kind, status.toLowerCase(), reason).inc();
+  latencySeries(kind).observe(Math.max(0, operation.updateTime.getTime() - operation.createTime.getTime()) / 1000);
   const level = status === 'COMPLETED' ? 'debug' : 'info';
   if (!log.isLevelEnabled(level)) return;
   log[level](

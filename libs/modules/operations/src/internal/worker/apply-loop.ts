@@ -1,4 +1,4 @@
-import { operationMetrics, outsideRequest, transientKind, type Database, type Logger } from '@tally/platform';
+import { operationMetrics, transientKind, type Database, type Logger } from '@tally/platform';
 import type { OperationChange } from '../feed/feed-events.js';
 import { toOperation } from '../operation-store.js';
 import type { OperationRow } from '../schema.js';
@@ -93,8 +93,7 @@ export class ApplyLoop {
   drain(): Promise<void> {
     if (this.stopping.signal.aborted) return Promise.resolve();
     this.again = true;
-    // A submit may wake the loop: it runs outside that request (its logs are not the request's).
-    this.running ??= outsideRequest(() => this.loop()).finally(() => {
+    this.running ??= this.loop().finally(() => {
       this.running = undefined;
     });
     return this.running;
