@@ -1,7 +1,7 @@
 import { ExchangeService, LedgerService, OperationService } from '@tally/contracts';
 import type { OperationsWorker, WorkerLimits } from '@tally/operations';
 import { fileURLToPath } from 'node:url';
-import { metricsExposition, type Config, type Logger, type TenantScope } from '@tally/platform';
+import { collectProcessMetrics, metricsExposition, type Config, type Logger, type TenantScope } from '@tally/platform';
 import { openInfrastructure, startWorker } from '@tally/runtime';
 import { CallerLimits } from './access/caller-limits.js';
 import { gateBindings } from './access/gate.js';
@@ -62,6 +62,7 @@ export interface ServerOptions {
  * the module facades, and runs the API (both transports) and/or the worker, as TALLY_ROLE says.
  */
 export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  collectProcessMetrics();
   const infra = await openInfrastructure(config, logger, { api: config.role !== 'worker' });
   const { db, redis, ledgers, operations } = infra;
   const { watcher } = infra.operationsModule;

@@ -10,7 +10,18 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * when Prometheus scrapes, through the collectors registered with `onScrape`.
  */
 export const metricsRegistry = new Registry();
-collectDefaultMetrics({ register: metricsRegistry });
+
+let collectingProcessMetrics = false;
+
+/**
+ * Adds prom-client's process metrics (memory, CPU, event-loop lag, GC, handles) to the
+ * registry, once: a server process calls it; the CLIs that share this code do not.
+ */
+export function collectProcessMetrics(): void {
+  if (collectingProcessMetrics) return;
+  collectingProcessMetrics = true;
+  collectDefaultMetrics({ register: metricsRegistry });
+}
 
 /** Seconds, from sub-millisecond reads to a submit that waited out its deadline. */
 const RPC_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
