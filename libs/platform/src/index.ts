@@ -2,7 +2,7 @@
 export { loadConfig, ConfigError, DEFAULTS, MAX_PARTITIONS, LOG_LEVELS, ROLES, AUTH_MODES, MIN_TOKEN_SECRET_CHARS } from './config.js';
 export type { Config, LogLevel, Role, AuthMode, RateLimits, TlsFiles } from './config.js';
 export { createLogger } from './logger.js';
-export { metricsRegistry, metricsExposition, collectProcessMetrics, rpcMetrics, operationMetrics, dependencyMetrics, scraped } from './metrics.js';
+export { metricsRegistry, metricsExposition, collectProcessMetrics, seriesCache, rpcMetrics, operationMetrics, dependencyMetrics, scraped } from './metrics.js';
 export type { ScrapedGauge } from './metrics.js';
 export { tracer, tracingEnabled, startTracing, traceparentOf, contextOfTraceparent, contextOfHeaders, recordSpanUnder } from './tracing.js';
 export type { Logger } from './logger.js';

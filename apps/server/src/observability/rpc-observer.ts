@@ -1,7 +1,7 @@
 import type { DescMethod } from '@bufbuild/protobuf';
 import { context as traceContext, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import { Code, type ConnectError, type HandlerContext } from '@connectrpc/connect';
-import { contextOfHeaders, rpcMetrics, traceparentOf, tracer, tracingEnabled, type Logger } from '@tally/platform';
+import { contextOfHeaders, rpcMetrics, seriesCache, traceparentOf, tracer, tracingEnabled, type Logger } from '@tally/platform';
 import type { CallKind, ObservedCall, RpcObserver } from '../transport/observer.js';
 import { rpcName } from '../transport/processing-patterns.js';
 import { clientIdOf, REQUEST_ID_HEADER, requestIdOf, setRequestFacts, type RequestFacts } from '../transport/request-ids.js';
@@ -33,44 +33,24 @@ const CODE_LABELS: ReadonlyMap<Code, string> = new Map(
     .map(([name, code]) => [code, name.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase()]),
 );
 
-/** The transports as labelled: Connect's protocol names (`connect`, `grpc`, `grpc-web`). */
-type Transport = string;
-
-/** Each method's metric children, made on first use: recording is then a lookup and an add. */
-class MethodInstruments {
-  readonly #requests = new Map<string, ReturnType<typeof rpcMetrics.requests.labels>>();
-  readonly #durations = new Map<Transport, ReturnType<typeof rpcMetrics.duration.labels>>();
-
-  /** `LedgerService/SubmitTransaction` in metrics; logs use the full name, as every other RPC log line does. */
-  constructor(
-    readonly name: string,
-    readonly fullName: string,
-  ) {}
-
-  requests(transport: Transport, code: string): ReturnType<typeof rpcMetrics.requests.labels> {
-    const key = `${transport}\n${code}`;
-    let child = this.#requests.get(key);
-    if (child === undefined) this.#requests.set(key, (child = rpcMetrics.requests.labels(this.name, code, transport)));
-    return child;
-  }
-
-  duration(transport: Transport): ReturnType<typeof rpcMetrics.duration.labels> {
-    let child = this.#durations.get(transport);
-    if (child === undefined) this.#durations.set(transport, (child = rpcMetrics.duration.labels(this.name, transport)));
-    return child;
-  }
+/** A method's names: `LedgerService/SubmitTransaction` in metrics; logs use the full name, as every other RPC log line does. */
+interface MethodNames {
+  readonly label: string;
+  readonly full: string;
 }
 
 export function createRpcObserver(logger: Logger): RpcObserver {
   const log = logger.child({ component: 'rpc' });
-  const instruments = new Map<DescMethod, MethodInstruments>();
+  const names = new Map<DescMethod, MethodNames>();
+  const requests = seriesCache((method, code, transport) => rpcMetrics.requests.labels(method, code, transport));
+  const durations = seriesCache((method, transport) => rpcMetrics.duration.labels(method, transport));
   const inFlight = { unary: rpcMetrics.inFlight.labels('unary'), stream: rpcMetrics.inFlight.labels('stream') };
 
   return {
     begin(method: DescMethod, context: HandlerContext, kind: CallKind): ObservedCall {
       const startedMs = performance.now();
-      let methodInstruments = instruments.get(method);
-      if (methodInstruments === undefined) instruments.set(method, (methodInstruments = new MethodInstruments(`${method.parent.name}/${method.name}`, rpcName(method))));
+      let name = names.get(method);
+      if (name === undefined) names.set(method, (name = { label: `${method.parent.name}/${method.name}`, full: rpcName(method) }));
       const transport = context.protocolName;
       const requestId = requestIdOf(context.requestHeader);
       const clientId = clientIdOf(context.requestHeader);
@@ -86,15 +66,15 @@ export function createRpcObserver(logger: Logger): RpcObserver {
           const elapsedMs = performance.now() - startedMs;
           const code = error === undefined ? 'ok' : (CODE_LABELS.get(error.code) ?? 'unknown');
           inFlight[kind].dec();
-          methodInstruments.requests(transport, code).inc();
-          if (kind === 'unary') methodInstruments.duration(transport).observe(elapsedMs / 1000);
+          requests(name.label, code, transport).inc();
+          if (kind === 'unary') durations(name.label, transport).observe(elapsedMs / 1000);
           if (span !== undefined) endSpan(span, error);
           const level = error === undefined ? 'debug' : SERVER_FAULTS.has(error.code) ? 'warn' : 'info';
           if (!log.isLevelEnabled(level)) return;
           const line = {
             requestId,
             ...(clientId !== undefined && { clientId }),
-            rpc: methodInstruments.fullName,
+            rpc: name.full,
             transport,
             code,
             ms: Math.round(elapsedMs * 10) / 10,

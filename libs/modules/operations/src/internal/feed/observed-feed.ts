@@ -1,4 +1,4 @@
-import { operationMetrics, type Logger } from '@tally/platform';
+import { operationMetrics, seriesCache, type Logger } from '@tally/platform';
 import type { Operation } from '../types.js';
 import type { StatusFeed } from './status-feed.js';
 
@@ -20,20 +20,9 @@ export function observedFeed(feed: StatusFeed, logger: Logger): StatusFeed {
   };
 }
 
-/** Each label set's series, looked up once: prom-client's `labels()` hashes its arguments on every call. */
-function cachedSeries<Series>(make: (...labels: string[]) => Series): (...labels: string[]) => Series {
-  const made = new Map<string, Series>();
-  return (...labels) => {
-    const key = labels.join('\n');
-    let series = made.get(key);
-    if (series === undefined) made.set(key, (series = make(...labels)));
-    return series;
-  };
-}
-
-const acceptedSeries = cachedSeries((kind) => operationMetrics.accepted.labels(kind));
-const finishedSeries = cachedSeries((kind, status, reason) => operationMetrics.finished.labels(kind, status, reason));
-const latencySeries = cachedSeries((kind) => operationMetrics.latency.labels(kind));
+const acceptedSeries = seriesCache((kind) => operationMetrics.accepted.labels(kind));
+const finishedSeries = seriesCache((kind, status, reason) => operationMetrics.finished.labels(kind, status, reason));
+const latencySeries = seriesCache((kind) => operationMetrics.latency.labels(kind));
 
 /** A failure reason as a label: the error codes Tally writes (`INSUFFICIENT_FUNDS`); anything else is `OTHER`. */
 const REASON_LABEL = /^[A-Z][A-Z0-9_]{0,63}$/;

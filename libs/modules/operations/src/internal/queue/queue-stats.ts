@@ -36,7 +36,9 @@ export function exportQueueStats(sql: Sql, partitions: number): () => void {
         });
       });
       // A failed reading is not kept: the next scrape asks again.
-      stats.catch(() => (reading = undefined));
+      stats.catch(() => {
+        if (reading?.stats === stats) reading = undefined;
+      });
       reading = { atMs: Date.now(), stats };
     }
     return reading.stats;
